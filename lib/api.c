@@ -1,0 +1,264 @@
+/* api.c -- the gl_* functions above the fast path: the slow paths of
+ * gl_malloc and gl_free (small, large and huge dispatch, pointer
+ * validation), and calloc, realloc, aligned allocation, usable size.  It
+ * owns the API's edge behaviour (errno, NULL, zero sizes); it never touches
+ * a thread cache's lists or a slab directly.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "arena.h"
+#include "error.h"
+#include "glweave.h"
+#include "huge.h"
+#include "init.h"
+#include "registry.h"
+#include "segment.h"
+#include "size_class.h"
+#include "tcache.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void *out_of_memory(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* Large or huge block (size > GL_SMALL_MAX, or a strict alignment). */
+static void *alloc_big(size_t size, size_t alignment)
+{
+    if (size > GL_MAX_REQUEST)
+        return out_of_memory();
+    void *p = NULL;
+    if (size <= GL_LARGE_MAX && alignment <= GL_LARGE_MAX)
+        p = arena_alloc_large(tcache_arena(), size, alignment);
+    if (p == NULL)
+        p = huge_alloc(size, alignment);
+    return p ? p : out_of_memory();
+}
+
+void *api_malloc_slow(size_t size)
+{
+    if (!init_ensure())
+        return out_of_memory();
+    if (size <= GL_SMALL_MAX) {
+        void *p = tcache_alloc_small(size_class_bin(size));
+        return p ? p : out_of_memory();
+    }
+    return alloc_big(size, GL_QUANTUM);
+}
+
+/* What the registry says about a pointer outside small segments. */
+enum pointer_kind { POINTER_INVALID, POINTER_LARGE, POINTER_HUGE };
+
+static enum pointer_kind classify_big(const void *ptr, struct segment_header **header_out)
+{
+    bool use_rcu = tcache_thread_uses_rcu();
+    registry_read_begin(use_rcu);
+    struct segment_header *header = registry_lookup(ptr);
+    enum pointer_kind kind = POINTER_INVALID;
+    if (header != NULL && header->magic == SEGMENT_MAGIC) {
+        if (header->kind == SEGMENT_LARGE)
+            kind = POINTER_LARGE;
+        else if (header->kind == SEGMENT_HUGE && huge_owns(header, ptr))
+            kind = POINTER_HUGE;
+    }
+    registry_read_end(use_rcu);
+    *header_out = header;
+    return kind;
+}
+
+static void free_big(void *ptr, const char *call)
+{
+    struct segment_header *header;
+    switch (classify_big(ptr, &header)) {
+    case POINTER_LARGE:
+        arena_free_large(header, ptr, call);
+        return;
+    case POINTER_HUGE:
+        huge_free(header);
+        return;
+    default:
+        error_report_pointer(call, "invalid pointer", ptr);
+    }
+}
+
+void api_free_slow(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    unsigned bin = registry_fast_bin(ptr);
+    if (bin != 0)
+        tcache_free_small(ptr, bin);
+    else
+        free_big(ptr, "free");
+}
+
+/* Usable size of a block, or 0 after reporting an invalid pointer. */
+static size_t usable_size_checked(const void *ptr, const char *call)
+{
+    unsigned bin = registry_fast_bin(ptr);
+    if (bin != 0) {
+        size_t index;
+        if (segment_slab_of_block(segment_of(ptr), ptr, &index) == NULL) {
+            error_report_pointer(call, "invalid pointer", ptr);
+            return 0;
+        }
+        return size_class_block_size[bin];
+    }
+    struct segment_header *header;
+    switch (classify_big(ptr, &header)) {
+    case POINTER_LARGE: {
+        size_t usable = large_usable_size(ptr);
+        if (usable == 0)
+            error_report_pointer(call, "invalid pointer", ptr);
+        return usable;
+    }
+    case POINTER_HUGE:
+        return huge_usable_size(header);
+    default:
+        error_report_pointer(call, "invalid pointer", ptr);
+        return 0;
+    }
+}
+
+GL_EXPORT size_t gl_usable_size(const void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    return usable_size_checked(ptr, "malloc_usable_size");
+}
+
+GL_EXPORT void gl_free_sized(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return;
+    size_t usable = usable_size_checked(ptr, "free_sized");
+    if (usable == 0)
+        return; /* reported; leaked in report-and-leak mode */
+    if (size > usable) {
+        error_report_pointer("free_sized", "size larger than the block at", ptr);
+        return;
+    }
+    gl_free(ptr);
+}
+
+GL_EXPORT void *gl_calloc(size_t nmemb, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(nmemb, size, &total))
+        return out_of_memory();
+    void *p = gl_malloc(total);
+    if (p == NULL)
+        return NULL;
+    /* Huge blocks are fresh mappings, already zero. */
+    if (total <= GL_LARGE_MAX)
+        memset(p, 0, total);
+    return p;
+}
+
+static bool same_home(const void *ptr, size_t old_usable, size_t size)
+{
+    unsigned bin = registry_fast_bin(ptr);
+    if (bin != 0)
+        return size <= GL_SMALL_MAX && size_class_bin(size) == bin;
+    (void)old_usable;
+    return false;
+}
+
+static bool resize_in_place(void *ptr, size_t size)
+{
+    if (registry_fast_bin(ptr) != 0)
+        return false;
+    struct segment_header *header;
+    switch (classify_big(ptr, &header)) {
+    case POINTER_LARGE:
+        return size > GL_SMALL_MAX && size <= GL_LARGE_MAX && arena_resize_large(header, ptr, size);
+    case POINTER_HUGE:
+        return size > GL_LARGE_MAX && huge_resize_in_place(header, size);
+    default:
+        return false;
+    }
+}
+
+GL_EXPORT void *gl_realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return gl_malloc(size);
+    if (size == 0) {
+        gl_free(ptr);
+        return NULL;
+    }
+    size_t old_usable = usable_size_checked(ptr, "realloc");
+    if (old_usable == 0)
+        return NULL; /* invalid pointer, reported */
+    if (size > GL_MAX_REQUEST)
+        return out_of_memory();
+    if (same_home(ptr, old_usable, size) || resize_in_place(ptr, size))
+        return ptr;
+    void *fresh = gl_malloc(size);
+    if (fresh == NULL)
+        return NULL;
+    memcpy(fresh, ptr, old_usable < size ? old_usable : size);
+    gl_free(ptr);
+    return fresh;
+}
+
+GL_EXPORT void *gl_reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(nmemb, size, &total))
+        return out_of_memory();
+    return gl_realloc(ptr, total);
+}
+
+/* Aligned allocation once alignment is known to be a power of two. */
+static void *aligned_alloc_checked(size_t alignment, size_t size)
+{
+    if (alignment <= GL_QUANTUM)
+        return gl_malloc(size);
+    if (!init_ensure())
+        return out_of_memory();
+    if (size > GL_MAX_REQUEST || alignment > GL_MAX_REQUEST)
+        return out_of_memory();
+    unsigned bin = size_class_bin_aligned(size ? size : 1, alignment);
+    if (bin != 0) {
+        void *p = tcache_alloc_small(bin);
+        return p ? p : out_of_memory();
+    }
+    return alloc_big(size, alignment);
+}
+
+GL_EXPORT void *gl_aligned_alloc(size_t alignment, size_t size)
+{
+    if (!gl_is_power_of_two(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_alloc_checked(alignment, size);
+}
+
+GL_EXPORT int gl_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+    if (!gl_is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = aligned_alloc_checked(alignment, size);
+    if (p == NULL) {
+        errno = saved;
+        return ENOMEM;
+    }
+    *memptr = p;
+    return 0;
+}
+
+GL_EXPORT void gl_thread_flush(void)
+{
+    tcache_flush_current();
+}
+
+GL_EXPORT const char *gl_version(void)
+{
+    return PACKAGE_VERSION;
+}

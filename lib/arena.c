@@ -1,0 +1,273 @@
+/* arena.c -- the shared arenas: each has a lock, per-class lists of slabs
+ * with free blocks, and a large heap.  Thread caches take and return small
+ * blocks here in batches.  An arena never calls up into thread caches and
+ * never unmaps memory while holding its lock.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "arena.h"
+#include "base.h"
+#include "error.h"
+#include "segment.h"
+#include "size_class.h"
+
+#define MAX_ARENAS 64u
+
+static struct arena *arenas[MAX_ARENAS];
+static unsigned arenas_count;
+static unsigned next_arena;
+
+bool arena_init_all(unsigned count)
+{
+    if (count == 0)
+        count = 1;
+    if (count > MAX_ARENAS)
+        count = MAX_ARENAS;
+    for (unsigned i = 0; i < count; i++) {
+        struct arena *arena = base_alloc(sizeof *arena);
+        if (arena == NULL)
+            return false;
+        pthread_mutex_init(&arena->lock, NULL);
+        arena->index = i;
+        arenas[i] = arena;
+    }
+    arenas_count = count;
+    return true;
+}
+
+unsigned arena_count(void) { return arenas_count; }
+struct arena *arena_get(unsigned index) { return arenas[index]; }
+
+struct arena *arena_pick(void)
+{
+    unsigned n = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);
+    return arenas[n % arenas_count];
+}
+
+static void arena_lock(struct arena *arena)
+{
+    if (pthread_mutex_trylock(&arena->lock) != 0) {
+        pthread_mutex_lock(&arena->lock);
+        arena->lock_contended++;
+    }
+}
+
+static void arena_unlock(struct arena *arena)
+{
+    pthread_mutex_unlock(&arena->lock);
+}
+
+/* --- small blocks ------------------------------------------------------ */
+
+static void partial_push(struct arena_bin *bin, struct slab *slab)
+{
+    slab->prev_partial = NULL;
+    slab->next_partial = bin->partial;
+    if (bin->partial)
+        bin->partial->prev_partial = slab;
+    bin->partial = slab;
+    slab->on_partial_list = true;
+}
+
+static void partial_remove(struct arena_bin *bin, struct slab *slab)
+{
+    if (slab->prev_partial)
+        slab->prev_partial->next_partial = slab->next_partial;
+    else
+        bin->partial = slab->next_partial;
+    if (slab->next_partial)
+        slab->next_partial->prev_partial = slab->prev_partial;
+    slab->on_partial_list = false;
+}
+
+/* A slab with blocks to give, starting a new slab or segment if needed. */
+static struct slab *slab_with_room(struct arena *arena, unsigned bin_index)
+{
+    struct arena_bin *bin = &arena->bins[bin_index];
+    if (bin->partial)
+        return bin->partial;
+    struct slab *slab;
+    for (;;) {
+        if (bin->carving == NULL || !segment_start_slab(bin->carving, &slab)) {
+            bin->carving = segment_create(SEGMENT_SMALL, arena, bin_index);
+            if (bin->carving == NULL)
+                return NULL;
+            continue;
+        }
+        if (slab->capacity > 0)
+            break;
+    }
+    partial_push(bin, slab);
+    return slab;
+}
+
+/* The out-bitmap holds bitmap_words_per_slab words per slab; index is
+ * slab * blocks_per_slab + block within the slab. */
+static inline uint64_t *out_word(struct segment_header *segment, size_t index, uint64_t *bit)
+{
+    size_t slab = index / segment->blocks_per_slab;
+    size_t within = index % segment->blocks_per_slab;
+    *bit = (uint64_t)1 << (within & 63);
+    return &segment->out_bitmap[slab * segment->bitmap_words_per_slab + within / 64];
+}
+
+static inline void mark_out(struct segment_header *segment, size_t index, bool out)
+{
+    uint64_t bit;
+    uint64_t *word = out_word(segment, index, &bit);
+    *word = out ? (*word | bit) : (*word & ~bit);
+}
+
+static inline bool is_out(struct segment_header *segment, size_t index)
+{
+    uint64_t bit;
+    return (*out_word(segment, index, &bit) & bit) != 0;
+}
+
+unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want, void **list)
+{
+    size_t block_size = size_class_block_size[bin_index];
+    void *head = NULL;
+    unsigned taken = 0;
+    arena_lock(arena);
+    while (taken < want) {
+        struct slab *slab = slab_with_room(arena, bin_index);
+        if (slab == NULL)
+            break;
+        struct segment_header *segment = segment_of(slab->first_block);
+        size_t slab_index = (size_t)(slab - segment->slabs);
+        while (taken < want && (slab->free_count > 0 || slab->never_used > 0)) {
+            void *block;
+            if (slab->free_count > 0) {
+                block = slab->free_list;
+                slab->free_list = *(void **)block;
+                slab->free_count--;
+            } else {
+                block = slab->first_block + (size_t)(slab->capacity - slab->never_used) * block_size;
+                slab->never_used--;
+            }
+            size_t within = (size_t)((char *)block - slab->first_block) / block_size;
+            mark_out(segment, slab_index * segment->blocks_per_slab + within, true);
+            if (slab->in_use++ == 0)
+                segment->slabs_in_use++;
+            *(void **)block = head;
+            head = block;
+            taken++;
+        }
+        if (slab->free_count == 0 && slab->never_used == 0)
+            partial_remove(&arena->bins[bin_index], slab);
+    }
+    arena->small_out_bytes += (size_t)taken * block_size;
+    arena_unlock(arena);
+    *list = head;
+    return taken;
+}
+
+/* Returns one block to its slab; the owning arena's lock is held. */
+static void return_one(struct arena *arena, struct segment_header *segment, void *block, const char *call)
+{
+    size_t index;
+    struct slab *slab = segment_slab_of_block(segment, block, &index);
+    if (slab == NULL) {
+        error_report_pointer(call, "invalid pointer", block);
+        return; /* report-and-leak mode */
+    }
+    if (!is_out(segment, index)) {
+        error_report_pointer(call, "double free of", block);
+        return;
+    }
+    mark_out(segment, index, false);
+    *(void **)block = slab->free_list;
+    slab->free_list = block;
+    slab->free_count++;
+    if (--slab->in_use == 0)
+        segment->slabs_in_use--;
+    if (!slab->on_partial_list)
+        partial_push(&arena->bins[segment->bin], slab);
+    arena->small_out_bytes -= segment->block_size;
+}
+
+void arena_return_small(void **blocks, unsigned count, const char *call)
+{
+    /* Blocks usually all belong to one or two arenas: take the first
+     * unreturned block's arena, return every block of that arena under one
+     * lock, and repeat. */
+    unsigned done = 0;
+    while (done < count) {
+        struct arena *arena = segment_of(blocks[done])->arena;
+        arena_lock(arena);
+        unsigned kept = done;
+        for (unsigned i = done; i < count; i++) {
+            struct segment_header *segment = segment_of(blocks[i]);
+            if (segment->arena == arena)
+                return_one(arena, segment, blocks[i], call);
+            else
+                blocks[kept++] = blocks[i];
+        }
+        arena_unlock(arena);
+        count = kept;
+    }
+}
+
+/* --- large blocks ------------------------------------------------------ */
+
+void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
+{
+    arena_lock(arena);
+    void *p = large_alloc(&arena->large, arena, size, alignment);
+    arena_unlock(arena);
+    return p;
+}
+
+void arena_free_large(struct segment_header *header, void *ptr, const char *call)
+{
+    struct arena *arena = header->arena;
+    struct segment_header *release;
+    arena_lock(arena);
+    bool ok = large_free(&arena->large, ptr, &release);
+    arena_unlock(arena);
+    if (!ok)
+        error_report_pointer(call, "invalid pointer", ptr);
+    if (release)
+        segment_destroy(release);
+}
+
+bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)
+{
+    struct arena *arena = header->arena;
+    arena_lock(arena);
+    bool ok = large_resize_in_place(&arena->large, ptr, size);
+    arena_unlock(arena);
+    return ok;
+}
+
+void arena_totals(size_t *small_out, size_t *large_allocated)
+{
+    size_t small = 0, large = 0;
+    for (unsigned i = 0; i < arenas_count; i++) {
+        arena_lock(arenas[i]);
+        small += arenas[i]->small_out_bytes;
+        large += arenas[i]->large.allocated;
+        arena_unlock(arenas[i]);
+    }
+    *small_out = small;
+    *large_allocated = large;
+}
+
+void arena_fork_prepare(void)
+{
+    for (unsigned i = 0; i < arenas_count; i++)
+        pthread_mutex_lock(&arenas[i]->lock);
+}
+
+void arena_fork_parent(void)
+{
+    for (unsigned i = 0; i < arenas_count; i++)
+        pthread_mutex_unlock(&arenas[i]->lock);
+}
+
+void arena_fork_child(void)
+{
+    for (unsigned i = 0; i < arenas_count; i++)
+        pthread_mutex_init(&arenas[i]->lock, NULL);
+}

@@ -1,0 +1,53 @@
+/* arena.h -- shared arenas: slabs of small blocks and a large heap each.
+ * SPDX-License-Identifier: MIT */
+#ifndef GLWEAVE_ARENA_H
+#define GLWEAVE_ARENA_H
+#include "internal.h"
+#include "large.h"
+
+#include <pthread.h>
+
+struct slab;
+struct segment_header;
+
+struct arena_bin {
+    struct slab *partial;                /* slabs with blocks to give */
+    struct segment_header *carving;      /* small segment with unstarted slabs */
+};
+
+struct arena {
+    pthread_mutex_t lock;
+    unsigned index;
+    struct arena_bin bins[GL_BINS];
+    struct large_heap large;
+    size_t small_out_bytes;  /* small blocks out of the arena (threads + program) */
+    size_t lock_contended;   /* times the lock was found taken */
+};
+
+GL_HIDDEN bool arena_init_all(unsigned count);
+GL_HIDDEN unsigned arena_count(void);
+GL_HIDDEN struct arena *arena_get(unsigned index);
+/* Spreads threads over arenas: round robin on first use. */
+GL_HIDDEN struct arena *arena_pick(void);
+
+/* Takes up to want blocks of bin from arena, linked through their first
+ * word, into *list.  Returns how many (0 when out of memory). */
+GL_HIDDEN unsigned arena_take_small(struct arena *arena, unsigned bin, unsigned want, void **list);
+/* Returns count blocks (an array), each to the arena owning its segment,
+ * taking each arena's lock once per batch.  call names the API function
+ * for error messages. */
+GL_HIDDEN void arena_return_small(void **blocks, unsigned count, const char *call);
+
+GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment);
+/* header is the registry entry of ptr's segment (kind SEGMENT_LARGE). */
+GL_HIDDEN void arena_free_large(struct segment_header *header, void *ptr, const char *call);
+GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size_t size);
+
+/* Statistics, summed over arenas. */
+GL_HIDDEN void arena_totals(size_t *small_out, size_t *large_allocated);
+
+GL_HIDDEN void arena_fork_prepare(void);
+GL_HIDDEN void arena_fork_parent(void);
+GL_HIDDEN void arena_fork_child(void);
+
+#endif

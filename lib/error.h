@@ -1,0 +1,17 @@
+/* error.h -- reporting misuse and internal failures.
+ * SPDX-License-Identifier: MIT */
+#ifndef GLWEAVE_ERROR_H
+#define GLWEAVE_ERROR_H
+#include "internal.h"
+
+/* When false, misuse is reported and the offending block is leaked instead of
+ * aborting (GLWEAVE_OPTIONS=abort_on_error=0). */
+GL_HIDDEN extern bool error_abort_on_misuse;
+
+/* Writes "glweave: CALL(): WHAT 0xPTR" to stderr, then aborts unless
+ * error_abort_on_misuse is false.  Async-signal-safe: write(2) only. */
+GL_HIDDEN void error_report_pointer(const char *call, const char *what, const void *ptr);
+/* An internal invariant failed: reports and always aborts. */
+GL_HIDDEN __attribute__((noreturn)) void error_fatal(const char *what);
+
+#endif

@@ -1,0 +1,93 @@
+/* huge.c -- blocks above GL_LARGE_MAX (or with alignments too large for an
+ * arena's heap), each in a mapping of its own that starts with a segment
+ * header.  The mapping starts on a segment boundary, and only the segment
+ * holding the payload is registered.  It never
+ * takes an arena lock; unmapping waits for registry readers.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "huge.h"
+#include "os.h"
+#include "registry.h"
+#include "segment.h"
+
+static size_t huge_allocated;
+
+static size_t header_room(void)
+{
+    return gl_align_up(sizeof(struct segment_header), 64);
+}
+
+void *huge_alloc(size_t size, size_t alignment)
+{
+    size_t page = os_page_size();
+    size_t offset = alignment > header_room() ? alignment : header_room();
+    if (size > GL_MAX_REQUEST || alignment > GL_MAX_REQUEST)
+        return NULL;
+    size_t mapped = gl_align_up(offset + size, page);
+    /* Mapping from a segment boundary makes the payload's segment number
+     * this mapping's alone: every other glweave mapping starts on a segment
+     * boundary too, and none lies inside this one.  Foreign memory may follow
+     * the tail; the registry still names this header for it, and huge_owns
+     * rejects pointers into it. */
+    size_t map_alignment = alignment > GL_SEGMENT_SIZE ? alignment : GL_SEGMENT_SIZE;
+    struct segment_header *header = os_map_aligned(mapped, map_alignment);
+    if (header == NULL)
+        return NULL;
+    header->magic = SEGMENT_MAGIC;
+    header->kind = SEGMENT_HUGE;
+    header->mapped_size = mapped;
+    header->huge_payload = (char *)header + offset;
+    header->huge_usable = mapped - offset;
+    if (!registry_insert(header->huge_payload, header, 0)) {
+        os_unmap(header, mapped);
+        return NULL;
+    }
+    segment_account_huge(1, (long)mapped);
+    __atomic_add_fetch(&huge_allocated, header->huge_usable, __ATOMIC_RELAXED);
+    return header->huge_payload;
+}
+
+bool huge_owns(const struct segment_header *header, const void *ptr)
+{
+    return header->kind == SEGMENT_HUGE && header->huge_payload == ptr;
+}
+
+void huge_free(struct segment_header *header)
+{
+    registry_remove(header->huge_payload);
+    segment_account_huge(-1, -(long)header->mapped_size);
+    __atomic_sub_fetch(&huge_allocated, header->huge_usable, __ATOMIC_RELAXED);
+    os_unmap(header, header->mapped_size);
+}
+
+size_t huge_usable_size(const struct segment_header *header)
+{
+    return header->huge_usable;
+}
+
+bool huge_resize_in_place(struct segment_header *header, size_t size)
+{
+    size_t offset = (size_t)(header->huge_payload - (char *)header);
+    if (size > GL_MAX_REQUEST)
+        return false;
+    size_t wanted = gl_align_up(offset + size, os_page_size());
+    if (wanted == header->mapped_size)
+        return true;
+    if (wanted < header->mapped_size) {
+        os_unmap((char *)header + wanted, header->mapped_size - wanted);
+    } else if (!os_resize_in_place(header, header->mapped_size, wanted)) {
+        return false;
+    }
+    long delta = (long)wanted - (long)header->mapped_size;
+    segment_account_huge(0, delta);
+    __atomic_add_fetch(&huge_allocated, (size_t)delta, __ATOMIC_RELAXED);
+    header->mapped_size = wanted;
+    header->huge_usable = wanted - offset;
+    return true;
+}
+
+size_t huge_allocated_bytes(void)
+{
+    return __atomic_load_n(&huge_allocated, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,106 @@
+/* init.c -- brings the layers up on first use (or at load time), and keeps
+ * them consistent across fork().  It must never call malloc before the
+ * allocator is ready: a drop-in build would recurse into itself.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include "init.h"
+#include "arena.h"
+#include "base.h"
+#include "error.h"
+#include "large.h"
+#include "os.h"
+#include "registry.h"
+#include "size_class.h"
+#include "tcache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <urcu-bp.h>
+
+int init_state;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool fork_handlers_registered;
+
+static uint64_t process_secret(void)
+{
+    uint64_t secret = 0;
+    if (getrandom(&secret, sizeof secret, GRND_NONBLOCK) != (ssize_t)sizeof secret) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        secret = (uint64_t)now.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&now;
+    }
+    return secret | 1;
+}
+
+/* Reads abort_on_error from GLWEAVE_OPTIONS without allocating. */
+static void read_options(void)
+{
+    const char *options = getenv("GLWEAVE_OPTIONS");
+    if (options == NULL)
+        return;
+    const char *key = "abort_on_error=";
+    const char *found = strstr(options, key);
+    if (found && (found == options || found[-1] == ','))
+        error_abort_on_misuse = found[strlen(key)] != '0';
+}
+
+static void fork_prepare(void)
+{
+    tcache_fork_prepare();
+    arena_fork_prepare();
+    registry_fork_prepare();
+    base_fork_prepare();
+    urcu_bp_before_fork();
+}
+
+static void fork_parent(void)
+{
+    urcu_bp_after_fork_parent();
+    base_fork_parent();
+    registry_fork_parent();
+    arena_fork_parent();
+    tcache_fork_parent();
+}
+
+static void fork_child(void)
+{
+    urcu_bp_after_fork_child();
+    base_fork_child();
+    registry_fork_child();
+    arena_fork_child();
+    tcache_fork_child();
+}
+
+bool init_slow(void)
+{
+    pthread_mutex_lock(&init_lock);
+    if (init_state == 0) {
+        init_state = 1;
+        read_options();
+        size_class_init();
+        large_set_secret(process_secret());
+        if (registry_init() && arena_init_all(os_cpu_count()) && tcache_init())
+            __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+        else
+            init_state = 0;
+    }
+    bool ready = init_state == 2;
+    bool register_fork = ready && !fork_handlers_registered;
+    fork_handlers_registered |= register_fork;
+    pthread_mutex_unlock(&init_lock);
+    /* Outside the lock and after init_state is 2: glibc may allocate while
+     * registering, which must find the allocator ready. */
+    if (register_fork)
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+    return ready;
+}
+
+__attribute__((constructor)) static void glweave_load(void)
+{
+    init_ensure();
+}

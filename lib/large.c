@@ -1,0 +1,336 @@
+/* large.c -- an arena's large blocks: address-ordered first fit over free
+ * blocks with boundary tags, coalescing with both neighbours on free, the
+ * free blocks indexed by large_index.c.  It owns the block headers inside
+ * large segments; it never locks (the arena does) and never unmaps (it hands
+ * wholly free segments back to the caller).
+ *
+ * Layout of a block: a 16-byte header {guard, size|flags} then the payload.
+ * A free block also holds its index node after the header and its size in
+ * its last 8 bytes (the footer), which lets the next block find it.  The
+ * guard is the header's other word mixed with the block address and a
+ * per-process secret: an overwritten header is caught when it is next read.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "large.h"
+#include "error.h"
+#include "segment.h"
+
+#define FLAG_IN_USE ((size_t)1)
+#define FLAG_PREV_FREE ((size_t)2)
+#define FLAG_MASK ((size_t)15)
+#define MIN_BLOCK ((size_t)64)
+
+struct block_header {
+    uint64_t guard;
+    size_t size_flags;
+};
+
+static uint64_t large_secret = 0x5a17c0ffee5a17c0ull;
+
+void large_set_secret(uint64_t secret)
+{
+    large_secret = secret;
+}
+
+static inline struct block_header *header_of(const void *payload)
+{
+    return (struct block_header *)((char *)payload - LARGE_HEADER_SIZE);
+}
+
+static inline size_t block_size(const struct block_header *block)
+{
+    return block->size_flags & ~FLAG_MASK;
+}
+
+static inline uint64_t guard_for(const struct block_header *block, size_t size_flags)
+{
+    return size_flags ^ (uint64_t)(uintptr_t)block ^ large_secret;
+}
+
+static inline void write_header(struct block_header *block, size_t size, size_t flags)
+{
+    block->size_flags = size | flags;
+    block->guard = guard_for(block, block->size_flags);
+}
+
+static inline bool header_intact(const struct block_header *block)
+{
+    return block->guard == guard_for(block, block->size_flags);
+}
+
+static inline struct block_header *next_block(struct block_header *block)
+{
+    return (struct block_header *)((char *)block + block_size(block));
+}
+
+static inline struct large_node *node_of(struct block_header *block)
+{
+    return (struct large_node *)(block + 1);
+}
+
+static inline struct block_header *block_of_node(struct large_node *node)
+{
+    return (struct block_header *)node - 1;
+}
+
+static inline void set_flag(struct block_header *block, size_t flag, bool on)
+{
+    size_t flags = block->size_flags & FLAG_MASK;
+    flags = on ? (flags | flag) : (flags & ~flag);
+    write_header(block, block_size(block), flags);
+}
+
+static char *segment_data_start(struct segment_header *segment)
+{
+    return (char *)segment + segment_large_data_offset();
+}
+
+static char *segment_data_end(struct segment_header *segment)
+{
+    return (char *)segment + GL_SEGMENT_SIZE - LARGE_HEADER_SIZE; /* the sentinel */
+}
+
+static size_t segment_data_size(void)
+{
+    return GL_SEGMENT_SIZE - LARGE_HEADER_SIZE - segment_large_data_offset();
+}
+
+static void corrupt(const void *where)
+{
+    error_report_pointer("free", "corrupted large block header at", where);
+    error_fatal("large heap metadata is corrupted");
+}
+
+/* Makes block a free block of size bytes, with its footer and index entry,
+ * and tells the next block. prev_free says whether the block before it is
+ * free (never true after coalescing). */
+static void make_free(struct large_heap *heap, struct block_header *block, size_t size)
+{
+    write_header(block, size, 0);
+    *(size_t *)((char *)block + size - sizeof(size_t)) = size;
+    large_index_insert(&heap->free_index, node_of(block), size);
+    set_flag(next_block(block), FLAG_PREV_FREE, true);
+}
+
+static void forget_free(struct large_heap *heap, struct block_header *block)
+{
+    large_index_remove(&heap->free_index, node_of(block));
+}
+
+static bool add_segment(struct large_heap *heap, struct arena *arena)
+{
+    struct segment_header *segment = segment_create(SEGMENT_LARGE, arena, 0);
+    if (segment == NULL)
+        return false;
+    segment->next = heap->segments;
+    if (heap->segments)
+        heap->segments->prev = segment;
+    heap->segments = segment;
+    struct block_header *first = (struct block_header *)segment_data_start(segment);
+    struct block_header *sentinel = (struct block_header *)segment_data_end(segment);
+    write_header(sentinel, 0, FLAG_IN_USE);
+    make_free(heap, first, segment_data_size());
+    heap->empty_segments++;
+    return true;
+}
+
+static bool spans_segment(struct block_header *block, size_t size)
+{
+    return (char *)block == segment_data_start(segment_of(block)) && size == segment_data_size();
+}
+
+/* Carves an in-use block of exactly need bytes at block (a free block of
+ * size bytes, already out of the index), returning the tail to the heap. */
+static void carve(struct large_heap *heap, struct block_header *block, size_t size, size_t need)
+{
+    if (spans_segment(block, size))
+        heap->empty_segments--;
+    if (size - need >= MIN_BLOCK) {
+        write_header(block, need, FLAG_IN_USE);
+        make_free(heap, next_block(block), size - need);
+    } else {
+        write_header(block, size, FLAG_IN_USE);
+        set_flag(next_block(block), FLAG_PREV_FREE, false);
+    }
+}
+
+void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment)
+{
+    size_t need = gl_align_up(size, GL_QUANTUM) + LARGE_HEADER_SIZE;
+    if (need < MIN_BLOCK)
+        need = MIN_BLOCK;
+    size_t slack = alignment > GL_QUANTUM ? alignment + MIN_BLOCK : 0;
+    if (need + slack > segment_data_size())
+        return NULL;
+    struct large_node *node = large_index_first_fit(heap->free_index, need + slack);
+    if (node == NULL) {
+        if (!add_segment(heap, arena))
+            return NULL;
+        node = large_index_first_fit(heap->free_index, need + slack);
+    }
+    struct block_header *block = block_of_node(node);
+    size_t free_size = block_size(block);
+    forget_free(heap, block);
+    if (alignment > GL_QUANTUM) {
+        uintptr_t payload = gl_align_up((uintptr_t)block + LARGE_HEADER_SIZE, alignment);
+        struct block_header *aligned = header_of((void *)payload);
+        size_t lead = (size_t)((char *)aligned - (char *)block);
+        if (lead != 0 && lead < MIN_BLOCK) {
+            payload += alignment;
+            aligned = header_of((void *)payload);
+            lead += alignment;
+        }
+        if (lead != 0) {
+            if (spans_segment(block, free_size))
+                heap->empty_segments--;
+            /* make_free marks aligned as following a free block; carve
+             * writes aligned's header, so store the flag after carving. */
+            write_header(block, lead, 0);
+            *(size_t *)((char *)block + lead - sizeof(size_t)) = lead;
+            large_index_insert(&heap->free_index, node_of(block), lead);
+            carve(heap, aligned, free_size - lead, need);
+            set_flag(aligned, FLAG_PREV_FREE, true);
+            heap->allocated += block_size(aligned) - LARGE_HEADER_SIZE;
+            return (void *)payload;
+        }
+    }
+    carve(heap, block, free_size, need);
+    heap->allocated += block_size(block) - LARGE_HEADER_SIZE;
+    return (char *)block + LARGE_HEADER_SIZE;
+}
+
+/* Is ptr the payload of an in-use block of a large segment? */
+static struct block_header *in_use_block(const void *ptr)
+{
+    struct segment_header *segment = segment_of(ptr);
+    const char *p = ptr;
+    if (((uintptr_t)p & (GL_QUANTUM - 1)) != 0)
+        return NULL;
+    if (p < segment_data_start(segment) + LARGE_HEADER_SIZE || p >= segment_data_end(segment))
+        return NULL;
+    struct block_header *block = header_of(ptr);
+    if (!header_intact(block) || !(block->size_flags & FLAG_IN_USE))
+        return NULL;
+    size_t size = block_size(block);
+    if (size < MIN_BLOCK || (char *)block + size > segment_data_end(segment))
+        return NULL;
+    if (!header_intact(next_block(block)))
+        return NULL;
+    return block;
+}
+
+size_t large_usable_size(const void *ptr)
+{
+    struct block_header *block = in_use_block(ptr);
+    return block ? block_size(block) - LARGE_HEADER_SIZE : 0;
+}
+
+bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release)
+{
+    *release = NULL;
+    struct block_header *block = in_use_block(ptr);
+    if (block == NULL)
+        return false;
+    size_t size = block_size(block);
+    heap->allocated -= size - LARGE_HEADER_SIZE;
+
+    struct block_header *next = next_block(block);
+    if (!(next->size_flags & FLAG_IN_USE)) {
+        forget_free(heap, next);
+        size += block_size(next);
+    }
+    if (block->size_flags & FLAG_PREV_FREE) {
+        size_t prev_size = *(size_t *)((char *)block - sizeof(size_t));
+        struct block_header *prev = (struct block_header *)((char *)block - prev_size);
+        if (prev_size < MIN_BLOCK || (char *)prev < segment_data_start(segment_of(block))
+            || !header_intact(prev) || block_size(prev) != prev_size
+            || (prev->size_flags & FLAG_IN_USE))
+            corrupt(prev);
+        forget_free(heap, prev);
+        block = prev;
+        size += prev_size;
+    }
+    if (spans_segment(block, size)) {
+        if (heap->empty_segments >= 1) {
+            struct segment_header *segment = segment_of(block);
+            if (segment->prev)
+                segment->prev->next = segment->next;
+            else
+                heap->segments = segment->next;
+            if (segment->next)
+                segment->next->prev = segment->prev;
+            *release = segment;
+            return true;
+        }
+        heap->empty_segments++;
+    }
+    make_free(heap, block, size);
+    return true;
+}
+
+bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)
+{
+    struct block_header *block = in_use_block(ptr);
+    if (block == NULL)
+        return false;
+    size_t need = gl_align_up(size, GL_QUANTUM) + LARGE_HEADER_SIZE;
+    if (need < MIN_BLOCK)
+        need = MIN_BLOCK;
+    size_t current = block_size(block);
+    size_t available = current;
+    struct block_header *next = next_block(block);
+    bool next_free = !(next->size_flags & FLAG_IN_USE);
+    if (next_free)
+        available += block_size(next);
+    if (need > available)
+        return false;
+    if (need <= current && current - need < MIN_BLOCK)
+        return true; /* shrinking by less than a block: nothing to give back */
+    if (next_free)
+        forget_free(heap, next);
+    size_t flags = block->size_flags & FLAG_MASK;
+    heap->allocated -= current - LARGE_HEADER_SIZE;
+    if (available - need >= MIN_BLOCK) {
+        write_header(block, need, flags);
+        make_free(heap, next_block(block), available - need);
+    } else {
+        write_header(block, available, flags);
+        set_flag(next_block(block), FLAG_PREV_FREE, false);
+    }
+    heap->allocated += block_size(block) - LARGE_HEADER_SIZE;
+    return true;
+}
+
+long large_heap_check(const struct large_heap *heap)
+{
+    long free_blocks = 0;
+    for (struct segment_header *segment = heap->segments; segment; segment = segment->next) {
+        struct block_header *block = (struct block_header *)segment_data_start(segment);
+        struct block_header *end = (struct block_header *)segment_data_end(segment);
+        bool previous_free = false;
+        while (block != end) {
+            if (block > end || !header_intact(block) || block_size(block) < MIN_BLOCK)
+                return -1;
+            bool is_free = !(block->size_flags & FLAG_IN_USE);
+            if (previous_free != !!(block->size_flags & FLAG_PREV_FREE))
+                return -1;
+            if (is_free) {
+                if (previous_free) /* two free neighbours: coalescing missed */
+                    return -1;
+                size_t size = block_size(block);
+                if (*(size_t *)((char *)block + size - sizeof(size_t)) != size)
+                    return -1;
+                if (node_of(block)->size != size)
+                    return -1;
+                free_blocks++;
+            }
+            previous_free = is_free;
+            block = next_block(block);
+        }
+        if (!header_intact(end) || previous_free != !!(end->size_flags & FLAG_PREV_FREE))
+            return -1;
+    }
+    long indexed = large_index_check(heap->free_index);
+    return indexed == free_blocks ? free_blocks : -1;
+}

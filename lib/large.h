@@ -1,0 +1,40 @@
+/* large.h -- an arena's heap of large blocks.
+ * SPDX-License-Identifier: MIT */
+#ifndef GLWEAVE_LARGE_H
+#define GLWEAVE_LARGE_H
+#include "internal.h"
+#include "large_index.h"
+
+struct arena;
+struct segment_header;
+
+struct large_heap {
+    struct large_node *free_index;     /* free blocks by address */
+    struct segment_header *segments;   /* segments of this heap */
+    size_t empty_segments;             /* wholly free segments kept */
+    size_t allocated;                  /* usable bytes of blocks in use */
+};
+
+#define LARGE_HEADER_SIZE 16u
+
+/* All calls below need the owning arena's lock. */
+
+/* A block of at least size usable bytes whose address is a multiple of
+ * alignment, or NULL when no memory can be mapped. */
+GL_HIDDEN void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment);
+/* Frees ptr (which must be in one of heap's segments).  Returns false for a
+ * pointer that is not an in-use block start.  When a segment becomes wholly
+ * free and another one already is, it is unlinked and stored in *release:
+ * the caller destroys it after dropping the lock. */
+GL_HIDDEN bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release);
+/* Usable size of an in-use block, or 0 if ptr is not one. */
+GL_HIDDEN size_t large_usable_size(const void *ptr);
+/* Grows or shrinks a block without moving it; false if it cannot. */
+GL_HIDDEN bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size);
+/* Verifies every block of every segment of the heap and the index against
+ * them.  Returns the number of free blocks, or -1 on any inconsistency. */
+GL_HIDDEN long large_heap_check(const struct large_heap *heap);
+
+GL_HIDDEN void large_set_secret(uint64_t secret);
+
+#endif

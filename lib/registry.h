@@ -1,0 +1,49 @@
+/* registry.h -- which segments are glweave's, and what they hold.
+ * SPDX-License-Identifier: MIT */
+#ifndef GLWEAVE_REGISTRY_H
+#define GLWEAVE_REGISTRY_H
+#include "internal.h"
+
+struct segment_header;
+
+/* The fast map: one byte per segment of the address space, the bin of a
+ * small segment or 0.  Read without any lock by the fast path of free. */
+GL_HIDDEN extern uint8_t *registry_bin_map;
+/* Entries in registry_bin_map: 0 until the map exists, so that a free()
+ * arriving before initialisation reads nothing. */
+GL_HIDDEN extern size_t registry_bin_map_entries;
+
+GL_HIDDEN bool registry_init(void);
+
+/* Publishes header as the owner of the segment containing address; bin is
+ * the small bin of the segment or 0.  Returns false when metadata memory is
+ * exhausted. */
+GL_HIDDEN bool registry_insert(const void *address, struct segment_header *header, unsigned bin);
+/* Withdraws the segment containing address and waits until no reader can
+ * still hold its header: after it returns, the memory may be unmapped.
+ * Must be called without any arena lock held. */
+GL_HIDDEN void registry_remove(const void *address);
+
+/* A read section: between begin and end, a header returned by lookup stays
+ * mapped.  use_rcu is false for threads that must not enter liburcu (not
+ * yet registered, or exiting): they take the writers' mutex instead. */
+GL_HIDDEN void registry_read_begin(bool use_rcu);
+GL_HIDDEN void registry_read_end(bool use_rcu);
+GL_HIDDEN struct segment_header *registry_lookup(const void *address);
+
+static inline size_t registry_segment_number(const void *address)
+{
+    return (uintptr_t)address >> GL_SEGMENT_SHIFT;
+}
+
+static inline unsigned registry_fast_bin(const void *address)
+{
+    size_t number = registry_segment_number(address);
+    return number < registry_bin_map_entries ? registry_bin_map[number] : 0;
+}
+
+GL_HIDDEN void registry_fork_prepare(void);
+GL_HIDDEN void registry_fork_parent(void);
+GL_HIDDEN void registry_fork_child(void);
+
+#endif
