@@ -6,6 +6,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "glweave.h"
 #include "init.h"
 #include "registry.h"
 #include "size_class.h"
