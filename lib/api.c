@@ -80,7 +80,7 @@ static void free_big(void *ptr, const char *call)
         huge_free(header);
         return;
     default:
-        error_report_pointer(call, "invalid pointer", ptr);
+        error_report_pointer(call, NULL, ptr);
     }
 }
 
@@ -102,7 +102,7 @@ static size_t usable_size_checked(const void *ptr, const char *call)
     if (bin != 0) {
         size_t index;
         if (segment_slab_of_block(segment_of(ptr), ptr, &index) == NULL) {
-            error_report_pointer(call, "invalid pointer", ptr);
+            error_report_pointer(call, NULL, ptr);
             return 0;
         }
         return size_class_block_size[bin];
@@ -110,15 +110,15 @@ static size_t usable_size_checked(const void *ptr, const char *call)
     struct segment_header *header;
     switch (classify_big(ptr, &header)) {
     case POINTER_LARGE: {
-        size_t usable = large_usable_size(ptr);
+        size_t usable = arena_usable_large(header, ptr);
         if (usable == 0)
-            error_report_pointer(call, "invalid pointer", ptr);
+            error_report_pointer(call, NULL, ptr);
         return usable;
     }
     case POINTER_HUGE:
         return huge_usable_size(header);
     default:
-        error_report_pointer(call, "invalid pointer", ptr);
+        error_report_pointer(call, NULL, ptr);
         return 0;
     }
 }
@@ -138,7 +138,7 @@ GL_EXPORT void gl_free_sized(void *ptr, size_t size)
     if (usable == 0)
         return; /* reported; leaked in report-and-leak mode */
     if (size > usable) {
-        error_report_pointer("free_sized", "size larger than the block at", ptr);
+        error_report_pointer("free_sized", "size larger than the block", ptr);
         return;
     }
     gl_free(ptr);

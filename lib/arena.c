@@ -169,11 +169,11 @@ static void return_one(struct arena *arena, struct segment_header *segment, void
     size_t index;
     struct slab *slab = segment_slab_of_block(segment, block, &index);
     if (slab == NULL) {
-        error_report_pointer(call, "invalid pointer", block);
+        error_report_pointer(call, NULL, block);
         return; /* report-and-leak mode */
     }
     if (!is_out(segment, index)) {
-        error_report_pointer(call, "double free of", block);
+        error_report_pointer(call, "double free", block);
         return;
     }
     mark_out(segment, index, false);
@@ -211,10 +211,25 @@ void arena_return_small(void **blocks, unsigned count, const char *call)
 
 /* --- large blocks ------------------------------------------------------ */
 
+/* --enable-debug walks the whole heap around every operation: slow, but it
+ * names the operation that broke it. */
+static void debug_check_heap(struct arena *arena, const char *when)
+{
+#ifdef GLWEAVE_DEBUG
+    if (large_heap_check(&arena->large) < 0) {
+        error_fatal(when);
+    }
+#else
+    (void)arena;
+    (void)when;
+#endif
+}
+
 void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
 {
     arena_lock(arena);
     void *p = large_alloc(&arena->large, arena, size, alignment);
+    debug_check_heap(arena, "after allocating");
     arena_unlock(arena);
     return p;
 }
@@ -224,10 +239,12 @@ void arena_free_large(struct segment_header *header, void *ptr, const char *call
     struct arena *arena = header->arena;
     struct segment_header *release;
     arena_lock(arena);
+    debug_check_heap(arena, "before freeing");
     bool ok = large_free(&arena->large, ptr, &release);
+    debug_check_heap(arena, "after freeing");
     arena_unlock(arena);
     if (!ok)
-        error_report_pointer(call, "invalid pointer", ptr);
+        error_report_pointer(call, NULL, ptr);
     if (release)
         segment_destroy(release);
 }
@@ -236,9 +253,22 @@ bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)
 {
     struct arena *arena = header->arena;
     arena_lock(arena);
+    debug_check_heap(arena, "before resizing");
     bool ok = large_resize_in_place(&arena->large, ptr, size);
+    debug_check_heap(arena, "after resizing");
     arena_unlock(arena);
     return ok;
+}
+
+size_t arena_usable_large(struct segment_header *header, const void *ptr)
+{
+    /* Under the lock: a neighbour's free or allocation rewrites this
+     * block's header (its "previous is free" flag). */
+    struct arena *arena = header->arena;
+    arena_lock(arena);
+    size_t usable = large_usable_size(ptr);
+    arena_unlock(arena);
+    return usable;
 }
 
 void arena_totals(size_t *small_out, size_t *large_allocated)

@@ -41,6 +41,7 @@ GL_HIDDEN void arena_return_small(void **blocks, unsigned count, const char *cal
 GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment);
 /* header is the registry entry of ptr's segment (kind SEGMENT_LARGE). */
 GL_HIDDEN void arena_free_large(struct segment_header *header, void *ptr, const char *call);
+GL_HIDDEN size_t arena_usable_large(struct segment_header *header, const void *ptr);
 GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size_t size);
 
 /* Statistics, summed over arenas. */

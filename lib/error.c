@@ -39,11 +39,11 @@ static size_t format_hex(char *out, uintptr_t value)
     return n + 2;
 }
 
-void error_report_pointer(const char *call, const char *what, const void *ptr)
+void error_report_pointer(const char *call, const char *reason, const void *ptr)
 {
     char line[256];
     size_t n = 0;
-    const char *parts[] = {"glweave: ", call, "(): ", what, " "};
+    const char *parts[] = {"glweave: ", call, "(): invalid pointer "};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         size_t len = strlen(parts[i]);
         if (len > 64)
@@ -52,6 +52,16 @@ void error_report_pointer(const char *call, const char *what, const void *ptr)
         n += len;
     }
     n += format_hex(line + n, (uintptr_t)ptr);
+    if (reason != NULL) {
+        size_t len = strlen(reason);
+        if (len > 100)
+            len = 100;
+        line[n++] = ' ';
+        line[n++] = '(';
+        memcpy(line + n, reason, len);
+        n += len;
+        line[n++] = ')';
+    }
     line[n++] = '\n';
     write_all(line, n);
     if (error_abort_on_misuse)

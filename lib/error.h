@@ -8,9 +8,10 @@
  * aborting (GLWEAVE_OPTIONS=abort_on_error=0). */
 GL_HIDDEN extern bool error_abort_on_misuse;
 
-/* Writes "glweave: CALL(): WHAT 0xPTR" to stderr, then aborts unless
+/* Writes "glweave: CALL(): invalid pointer 0xPTR (REASON)" to stderr (the
+ * parenthesis only when reason is not NULL), then aborts unless
  * error_abort_on_misuse is false.  Async-signal-safe: write(2) only. */
-GL_HIDDEN void error_report_pointer(const char *call, const char *what, const void *ptr);
+GL_HIDDEN void error_report_pointer(const char *call, const char *reason, const void *ptr);
 /* An internal invariant failed: reports and always aborts. */
 GL_HIDDEN __attribute__((noreturn)) void error_fatal(const char *what);
 

@@ -21,7 +21,7 @@ static size_t header_room(void)
 void *huge_alloc(size_t size, size_t alignment)
 {
     size_t page = os_page_size();
-    size_t offset = alignment > header_room() ? alignment : header_room();
+    size_t offset = gl_align_up(header_room(), alignment);
     if (size > GL_MAX_REQUEST || alignment > GL_MAX_REQUEST)
         return NULL;
     size_t mapped = gl_align_up(offset + size, page);

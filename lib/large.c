@@ -98,7 +98,7 @@ static size_t segment_data_size(void)
 
 static void corrupt(const void *where)
 {
-    error_report_pointer("free", "corrupted large block header at", where);
+    error_report_pointer("free", "corrupted block header", where);
     error_fatal("large heap metadata is corrupted");
 }
 
@@ -176,11 +176,13 @@ void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, siz
         uintptr_t payload = gl_align_up((uintptr_t)block + LARGE_HEADER_SIZE, alignment);
         struct block_header *aligned = header_of((void *)payload);
         size_t lead = (size_t)((char *)aligned - (char *)block);
-        if (lead != 0 && lead < MIN_BLOCK) {
+        /* A lead too small to be a free block of its own moves the
+         * payload up by whole alignments (slack covers this). */
+        while (lead != 0 && lead < MIN_BLOCK) {
             payload += alignment;
-            aligned = header_of((void *)payload);
             lead += alignment;
         }
+        aligned = header_of((void *)payload);
         if (lead != 0) {
             if (spans_segment(block, free_size))
                 heap->empty_segments--;

@@ -118,7 +118,7 @@ START_TEST(random_operations_keep_the_heap_consistent)
             }
         } else {
             length[i] = GL_SMALL_MAX + 1 + (x >> 20) % 300000;
-            size_t alignment = (x & 0x200) ? ((size_t)64 << ((x >> 40) % 10)) : 16;
+            size_t alignment = (x & 0x200) ? ((size_t)32 << ((x >> 40) % 11)) : 16;
             slot[i] = gl_aligned_alloc(alignment, length[i]);
             ck_assert_ptr_nonnull(slot[i]);
             ck_assert_uint_eq((uintptr_t)slot[i] % alignment, 0);
