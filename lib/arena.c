@@ -298,6 +298,8 @@ void arena_fork_parent(void)
 
 void arena_fork_child(void)
 {
+    /* The forking thread took every lock in prepare and is the child's only
+     * thread: releasing them leaves the arenas exactly as they were. */
     for (unsigned i = 0; i < arenas_count; i++)
-        pthread_mutex_init(&arenas[i]->lock, NULL);
+        pthread_mutex_unlock(&arenas[i]->lock);
 }

@@ -53,4 +53,4 @@ size_t base_mapped_bytes(void)
 
 void base_fork_prepare(void) { pthread_mutex_lock(&base_lock); }
 void base_fork_parent(void) { pthread_mutex_unlock(&base_lock); }
-void base_fork_child(void) { pthread_mutex_init(&base_lock, NULL); }
+void base_fork_child(void) { pthread_mutex_unlock(&base_lock); }

@@ -105,4 +105,4 @@ struct segment_header *registry_lookup(const void *address)
 
 void registry_fork_prepare(void) { pthread_mutex_lock(&registry_lock); }
 void registry_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
-void registry_fork_child(void) { pthread_mutex_init(&registry_lock, NULL); }
+void registry_fork_child(void) { pthread_mutex_unlock(&registry_lock); }

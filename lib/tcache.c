@@ -265,5 +265,5 @@ void tcache_fork_child(void)
         cache->next_recycled = tcache_recycled;
         tcache_recycled = cache;
     }
-    pthread_mutex_init(&tcache_list_lock, NULL);
+    pthread_mutex_unlock(&tcache_list_lock);
 }
