@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,39 @@ static size_t find_nonzero(const unsigned char *p, size_t n)
         if (p[i] != 0)
             return i;
     return SIZE_MAX;
+}
+
+/* What the test is doing right now, printed if the process dies of a
+ * signal (a crash inside the allocator otherwise only shows up in Check's
+ * report as "received signal" after the last assertion that passed). */
+static char current_note[256];
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(current_note, sizeof current_note, fmt, ap);
+    va_end(ap);
+}
+
+static void report_note_and_die(int sig)
+{
+    static const char head[] = "test_api: died during: ";
+    (void)!write(2, head, sizeof head - 1);
+    (void)!write(2, current_note, strlen(current_note));
+    (void)!write(2, "\n", 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Runs in each test's own process (Check's fork mode). */
+static void install_crash_note(void)
+{
+    current_note[0] = '\0';
+    signal(SIGABRT, report_note_and_die);
+    signal(SIGSEGV, report_note_and_die);
+    signal(SIGBUS, report_note_and_die);
 }
 
 static struct gl_stats stats_now(void)
@@ -373,6 +407,7 @@ END_TEST
  * same block usually comes back, and it must read as zeros. */
 static void calloc_recycled_case(size_t s, int flush_between)
 {
+    note("calloc of recycled blocks of %zu bytes", s);
     unsigned char *p = gl_malloc(s);
     ck_assert_msg(p != NULL, "gl_malloc(%zu) = NULL", s);
     memset(p, 0xAB, gl_usable_size(p));
@@ -539,6 +574,7 @@ static void realloc_chain(const size_t *chain, size_t n, unsigned seed)
     size_t old = chain[0];
     for (size_t i = 1; i < n; i++) {
         size_t s = chain[i];
+        note("gl_realloc(%p, %zu -> %zu)", (void *)p, old, s);
         unsigned char *q = gl_realloc(p, s);
         ck_assert_msg(q != NULL, "gl_realloc(%p, %zu -> %zu) = NULL (errno "
                       "%d)", (void *)p, old, s, errno);
@@ -734,36 +770,51 @@ static const size_t bad_alignments[] = { 0, 3, 5, 12, 24, 48, 96, 100, 1000,
                                          ((size_t)1 << 40) + 16 };
 #define N_BAD_ALIGN (sizeof bad_alignments / sizeof bad_alignments[0])
 
-static void aligned_sizes(size_t align, size_t out[5])
+/* Sizes tried with each alignment: around the alignment itself, and also
+ * small, large and huge sizes whatever the alignment, so that every
+ * alignment meets every kind of block. */
+enum { N_ALIGNED_SIZES = 8 };
+static void aligned_sizes(size_t align, size_t out[N_ALIGNED_SIZES])
 {
     out[0] = 1;
     out[1] = 100;
     out[2] = align - 1;
     out[3] = align;
     out[4] = 3 * align + 5;
+    out[5] = 20000;
+    out[6] = 100000;
+    out[7] = 3 * MiB + 5;
 }
 
+/* One alignment per loop iteration (_i is its log2), so that a crash at one
+ * alignment does not hide the results of the others. */
 START_TEST(aligned_alloc_every_power)
 {
-    for (size_t align = 1; align <= 16 * MiB; align *= 2) {
-        size_t sizes[5];
-        aligned_sizes(align, sizes);
-        size_t need = align < 16 ? 16 : align;
-        for (int k = 0; k < 5; k++) {
-            if (sizes[k] == 0)
-                continue;   /* align 1, size align-1: not specified */
-            void *p = gl_aligned_alloc(align, sizes[k]);
-            ck_assert_msg(p != NULL, "gl_aligned_alloc(%zu, %zu) = NULL "
-                          "(errno %d)", align, sizes[k], errno);
-            ck_assert_msg(bits(p) % need == 0, "gl_aligned_alloc(%zu, %zu) = "
-                          "%p not aligned to %zu", align, sizes[k], p, need);
-            size_t usable = gl_usable_size(p);
-            ck_assert_msg(usable >= sizes[k], "gl_aligned_alloc(%zu, %zu): "
-                          "usable %zu", align, sizes[k], usable);
-            memset(p, 0xc3, usable);
-            gl_free(p);
-        }
+    size_t align = (size_t)1 << _i;
+    size_t sizes[N_ALIGNED_SIZES];
+    aligned_sizes(align, sizes);
+    size_t need = align < 16 ? 16 : align;
+    for (int k = 0; k < N_ALIGNED_SIZES; k++) {
+        if (sizes[k] == 0)
+            continue;   /* align 1, size align-1: not specified */
+        note("gl_aligned_alloc(%zu, %zu)", align, sizes[k]);
+        void *p = gl_aligned_alloc(align, sizes[k]);
+        ck_assert_msg(p != NULL, "gl_aligned_alloc(%zu, %zu) = NULL "
+                      "(errno %d)", align, sizes[k], errno);
+        ck_assert_msg(bits(p) % need == 0, "gl_aligned_alloc(%zu, %zu) = "
+                      "%p not aligned to %zu", align, sizes[k], p, need);
+        size_t usable = gl_usable_size(p);
+        ck_assert_msg(usable >= sizes[k], "gl_aligned_alloc(%zu, %zu): "
+                      "usable %zu", align, sizes[k], usable);
+        memset(p, 0xc3, usable);
+        note("gl_free(gl_aligned_alloc(%zu, %zu) = %p)", align, sizes[k], p);
+        gl_free(p);
     }
+}
+END_TEST
+
+START_TEST(aligned_alloc_live_together)
+{
     /* several live at once with a large alignment, all disjoint and intact */
     unsigned char *live[8];
     for (int i = 0; i < 8; i++) {
@@ -816,27 +867,28 @@ END_TEST
 
 START_TEST(posix_memalign_every_power)
 {
-    for (size_t align = sizeof(void *); align <= 16 * MiB; align *= 2) {
-        size_t sizes[5];
-        aligned_sizes(align, sizes);
-        for (int k = 0; k < 5; k++) {
-            void *p = NULL;
-            errno = EDOM;
-            int rc = gl_posix_memalign(&p, align, sizes[k]);
-            ck_assert_msg(rc == 0, "gl_posix_memalign(%zu, %zu) = %d", align,
-                          sizes[k], rc);
-            ck_assert_msg(errno == EDOM, "gl_posix_memalign changed errno to "
-                          "%d", errno);
-            ck_assert_ptr_nonnull(p);
-            ck_assert_msg(bits(p) % align == 0 && bits(p) % 16 == 0,
-                          "gl_posix_memalign(%zu, %zu) gave %p", align,
-                          sizes[k], p);
-            size_t usable = gl_usable_size(p);
-            ck_assert_msg(usable >= sizes[k], "gl_posix_memalign(%zu, %zu): "
-                          "usable %zu", align, sizes[k], usable);
-            memset(p, 0x3c, usable);
-            gl_free(p);
-        }
+    size_t align = (size_t)1 << _i;
+    size_t sizes[N_ALIGNED_SIZES];
+    aligned_sizes(align, sizes);
+    for (int k = 0; k < N_ALIGNED_SIZES; k++) {
+        void *p = NULL;
+        errno = EDOM;
+        note("gl_posix_memalign(&p, %zu, %zu)", align, sizes[k]);
+        int rc = gl_posix_memalign(&p, align, sizes[k]);
+        ck_assert_msg(rc == 0, "gl_posix_memalign(%zu, %zu) = %d", align,
+                      sizes[k], rc);
+        ck_assert_msg(errno == EDOM, "gl_posix_memalign changed errno to "
+                      "%d", errno);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(bits(p) % align == 0 && bits(p) % 16 == 0,
+                      "gl_posix_memalign(%zu, %zu) gave %p", align,
+                      sizes[k], p);
+        size_t usable = gl_usable_size(p);
+        ck_assert_msg(usable >= sizes[k], "gl_posix_memalign(%zu, %zu): "
+                      "usable %zu", align, sizes[k], usable);
+        memset(p, 0x3c, usable);
+        note("gl_free(gl_posix_memalign(%zu, %zu) = %p)", align, sizes[k], p);
+        gl_free(p);
     }
 }
 END_TEST
@@ -1155,6 +1207,7 @@ static void expect_abort(void (*bad)(void *), void *arg, const char *what,
     if (pid == 0) {
         /* a hang (say, a cycle in a free list) must not stall the suite */
         alarm(20);
+        signal(SIGABRT, SIG_DFL);
         struct rlimit no_core = { 0, 0 };
         setrlimit(RLIMIT_CORE, &no_core);
         close(pfd[0]);
@@ -1298,7 +1351,8 @@ START_TEST(invalid_free_sized_too_big)
         char what[64];
         snprintf(what, sizeof what, "gl_free_sized(%zu-byte block, usable+1)",
                  sizes[i]);
-        expect_abort(free_sized_too_big, p, what, "invalid", 0);
+        /* "reported as an invalid free": any glweave report naming p */
+        expect_abort(free_sized_too_big, p, what, "0x", bits(p));
         gl_free(p);
     }
 }
@@ -1313,6 +1367,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("malloc");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, malloc_zero_unique);
     tcase_add_test(tc, malloc_absurd_sizes_enomem);
     tcase_add_test(tc, malloc_sizes_aligned_usable);
@@ -1324,6 +1379,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("calloc");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, calloc_overflow_enomem);
     tcase_add_test(tc, calloc_zero_count_unique);
     tcase_add_test(tc, calloc_fresh_is_zero);
@@ -1333,6 +1389,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("realloc");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, realloc_null_is_malloc);
     tcase_add_test(tc, realloc_zero_frees);
     tcase_add_test(tc, realloc_failure_keeps_block);
@@ -1345,15 +1402,18 @@ static Suite *api_suite(void)
 
     tc = tcase_create("aligned");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, aligned_alloc_every_power);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
+    tcase_add_loop_test(tc, aligned_alloc_every_power, 0, 25);   /* 1 .. 16 MiB */
+    tcase_add_test(tc, aligned_alloc_live_together);
     tcase_add_test(tc, aligned_alloc_bad_alignment);
     tcase_add_test(tc, aligned_alloc_too_large);
-    tcase_add_test(tc, posix_memalign_every_power);
+    tcase_add_loop_test(tc, posix_memalign_every_power, 3, 25);  /* 8 .. 16 MiB */
     tcase_add_test(tc, posix_memalign_errors);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reuse");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, reuse_same_size);
     tcase_add_test(tc, reuse_same_class);
     tcase_add_test(tc, reuse_lifo_several);
@@ -1361,6 +1421,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("version_stats");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, version_string);
     tcase_add_test(tc, stats_einval);
     tcase_add_test(tc, stats_sane);
@@ -1372,6 +1433,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("invalid_pointers");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_test(tc, invalid_free_foreign);
     tcase_add_test(tc, invalid_free_interior);
     tcase_add_test(tc, invalid_double_free);
