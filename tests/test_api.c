@@ -1259,6 +1259,7 @@ static void free_it(void *p) { gl_free(p); }
 
 static void free_stack(void *unused)
 {
+    (void)unused;
     _Alignas(16) volatile unsigned char local[64];
     local[0] = 1;
     gl_free((void *)local);
@@ -1286,6 +1287,7 @@ static void free_sized_too_big(void *p)
 
 static void realloc_stack(void *unused)
 {
+    (void)unused;
     _Alignas(16) volatile unsigned char local[64];
     local[0] = 1;
     void *q = gl_realloc((void *)local, 128);
