@@ -84,7 +84,7 @@ bool init_slow(void)
         read_options();
         size_class_init();
         large_set_secret(process_secret());
-        if (registry_init() && arena_init_all(os_cpu_count()) && tcache_init())
+        if (arena_init_all(os_cpu_count()) && tcache_init())
             __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
         else
             init_state = 0;

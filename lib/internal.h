@@ -8,9 +8,11 @@
 #define GLWEAVE_INTERNAL_H
 
 #include "config.h"
+#ifndef __ASSEMBLER__
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#endif
 
 #define GL_HIDDEN __attribute__((visibility("hidden")))
 #define GL_EXPORT __attribute__((visibility("default")))
@@ -20,35 +22,35 @@
 #define GL_COLD __attribute__((cold, noinline))
 
 /* Every block is aligned to this, and every size is a multiple of it. */
-#define GL_QUANTUM 16u
+#define GL_QUANTUM 16
 
 /* Segments: the unit of address space taken from the OS.  A segment is
  * aligned to its size, so any address finds its segment by masking. */
-#define GL_SEGMENT_SHIFT 22u
+#define GL_SEGMENT_SHIFT 22
 #define GL_SEGMENT_SIZE ((size_t)1 << GL_SEGMENT_SHIFT)
 #define GL_SEGMENT_MASK (GL_SEGMENT_SIZE - 1)
 
 /* User address space covered by the registry (x86_64 and arm64 user space
  * with 4-level tables: 47 bits). */
-#define GL_ADDRESS_BITS 47u
+#define GL_ADDRESS_BITS 47
 #define GL_SEGMENT_COUNT ((size_t)1 << (GL_ADDRESS_BITS - GL_SEGMENT_SHIFT))
 
 /* Slabs: runs of equal blocks inside a small segment. */
-#define GL_SLAB_SHIFT 16u
+#define GL_SLAB_SHIFT 16
 #define GL_SLAB_SIZE ((size_t)1 << GL_SLAB_SHIFT)
 #define GL_SLABS_PER_SEGMENT (GL_SEGMENT_SIZE / GL_SLAB_SIZE)
 
 /* Requests up to GL_SMALL_MAX are small (size classes, thread caches);
  * up to GL_LARGE_MAX large (first-fit heap of an arena); above, huge (a
  * mapping of their own). */
-#define GL_SMALL_MAX 16384u
+#define GL_SMALL_MAX 16384
 #define GL_LARGE_MAX ((size_t)1 << 20)
 
 /* Bins: bin 0 is a sentinel that never holds a block (a pointer whose
  * segment is not small maps to it); bins 1..GL_SMALL_CLASSES are the
  * small size classes. */
-#define GL_SMALL_CLASSES 36u
-#define GL_BINS (GL_SMALL_CLASSES + 1u)
+#define GL_SMALL_CLASSES 36
+#define GL_BINS (GL_SMALL_CLASSES + 1)
 
 /* Index into the size-to-bin table: ceil(size / 16) for size <= GL_SMALL_MAX. */
 #define GL_SIZE_INDEX(size) (((size) + GL_QUANTUM - 1) >> 4)
@@ -58,6 +60,15 @@
  * mapped without overflow. */
 #define GL_MAX_REQUEST (((size_t)1 << 46))
 
+/* Layout of struct thread_cache that the assembly fast path relies on
+ * (checked against the C struct by static assertions in tcache.c). */
+#define TCACHE_HEADS_OFFSET 0
+#define TCACHE_ROOM_OFFSET (GL_BINS * 8)
+#define TCACHE_BIN_OF_INDEX_OFFSET (TCACHE_ROOM_OFFSET + GL_BINS * 4)
+/* room[] of the shared sentinel caches: see tcache.h. */
+#define TCACHE_SENTINEL_ROOM (-0x40000000)
+
+#ifndef __ASSEMBLER__
 static inline size_t gl_align_up(size_t value, size_t alignment)
 {
     return (value + alignment - 1) & ~(alignment - 1);
@@ -67,5 +78,7 @@ static inline bool gl_is_power_of_two(size_t value)
 {
     return value != 0 && (value & (value - 1)) == 0;
 }
+
+#endif /* !__ASSEMBLER__ */
 
 #endif /* GLWEAVE_INTERNAL_H */

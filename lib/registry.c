@@ -14,7 +14,6 @@
  */
 #include "registry.h"
 #include "base.h"
-#include "os.h"
 
 #include <pthread.h>
 #include <urcu-bp.h>
@@ -27,21 +26,9 @@ struct registry_leaf {
     struct segment_header *entries[LEAF_ENTRIES];
 };
 
-uint8_t *registry_bin_map;
-size_t registry_bin_map_entries;
+uint8_t registry_bin_map[GL_SEGMENT_COUNT];
 static struct registry_leaf *registry_root[ROOT_ENTRIES];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-
-bool registry_init(void)
-{
-    /* GL_SEGMENT_COUNT bytes of address space; the kernel backs only the
-     * pages that are written, and reads of the rest see the zero page. */
-    registry_bin_map = os_map(GL_SEGMENT_COUNT);
-    if (registry_bin_map == NULL)
-        return false;
-    registry_bin_map_entries = GL_SEGMENT_COUNT;
-    return true;
-}
 
 bool registry_insert(const void *address, struct segment_header *header, unsigned bin)
 {

@@ -7,13 +7,10 @@
 struct segment_header;
 
 /* The fast map: one byte per segment of the address space, the bin of a
- * small segment or 0.  Read without any lock by the fast path of free. */
-GL_HIDDEN extern uint8_t *registry_bin_map;
-/* Entries in registry_bin_map: 0 until the map exists, so that a free()
- * arriving before initialisation reads nothing. */
-GL_HIDDEN extern size_t registry_bin_map_entries;
-
-GL_HIDDEN bool registry_init(void);
+ * small segment or 0.  Read without any lock by the fast path of free.  It
+ * is static (zero pages until written) so that it exists before any
+ * initialisation: free() may run before glweave's constructor. */
+GL_HIDDEN extern uint8_t registry_bin_map[GL_SEGMENT_COUNT];
 
 /* Publishes header as the owner of the segment containing address; bin is
  * the small bin of the segment or 0.  Returns false when metadata memory is
@@ -39,7 +36,7 @@ static inline size_t registry_segment_number(const void *address)
 static inline unsigned registry_fast_bin(const void *address)
 {
     size_t number = registry_segment_number(address);
-    return number < registry_bin_map_entries ? registry_bin_map[number] : 0;
+    return number < GL_SEGMENT_COUNT ? registry_bin_map[number] : 0;
 }
 
 GL_HIDDEN void registry_fork_prepare(void);

@@ -9,12 +9,21 @@
 struct arena;
 
 /* The hot part comes first: the fast paths (C and assembly) use only
- * heads[] and room[].  room[bin] is how many more blocks the bin may take
- * before it must flush (capacity minus blocks held); it is never positive
- * for bin 0 or in a sentinel cache, which sends every call to the slow path. */
+ * heads[], room[] and bin_of_index[].  room[bin] is how many more blocks the
+ * bin may take before it must flush (capacity minus blocks held).  It is
+ * never positive for bin 0 or in a sentinel cache, which sends every call
+ * to the slow path.  The assembly free path decrements room before testing
+ * it, and its slow path adds the 1 back for real caches; sentinel caches
+ * start at TCACHE_SENTINEL_ROOM, so far below zero that those unrestored
+ * decrements can never bring them up to it. */
+
 struct thread_cache {
     void *heads[GL_BINS];
     int32_t room[GL_BINS];
+    /* A copy of size_class_bin_of_index, so that the assembly fast path
+     * reaches it from the cache pointer it already holds.  Zero in the
+     * sentinels, which sends every size to bin 0 (never a hit). */
+    uint8_t bin_of_index[GL_SIZE_INDEX_MAX + 1];
     /* cold */
     struct arena *arena;
     struct cds_list_head all_link;       /* tcache_all, RCU-published */
@@ -26,7 +35,7 @@ struct thread_cache {
 /* The calling thread's cache.  Before the thread's first allocation it
  * points to tcache_unset; while a cache is being set up, to
  * tcache_bootstrap; after the thread's exit handler ran, to tcache_dead.
- * The sentinels are never written. */
+ * The sentinels are never written by C code (see room above). */
 GL_HIDDEN extern __thread struct thread_cache *tcache_current
     __attribute__((tls_model("initial-exec")));
 GL_HIDDEN extern struct thread_cache tcache_unset, tcache_bootstrap, tcache_dead;
