@@ -12,13 +12,15 @@
 #include "size_class.h"
 #include "tcache.h"
 
-#ifndef GLWEAVE_ASM_X86_64
+/* GLWEAVE_FORCE_C_FAST_PATH builds the C twin even where the assembly
+ * exists (the instruction-count benchmark compares the two). */
+#if !defined(GLWEAVE_ASM_X86_64) || defined(GLWEAVE_FORCE_C_FAST_PATH)
 
 GL_EXPORT void *gl_malloc(size_t size)
 {
     struct thread_cache *cache = tcache_current;
     if (GL_LIKELY(size <= GL_SMALL_MAX)) {
-        unsigned bin = size_class_bin_of_index[GL_SIZE_INDEX(size)];
+        unsigned bin = size_class_bin_of_size[size];
         void *block = cache->heads[bin];
         if (GL_LIKELY(block != NULL)) {
             cache->heads[bin] = *(void **)block;
@@ -49,4 +51,4 @@ GL_EXPORT void gl_free(void *ptr)
     api_free_slow(ptr);
 }
 
-#endif /* !GLWEAVE_ASM_X86_64 */
+#endif

@@ -52,9 +52,6 @@
 #define GL_SMALL_CLASSES 36
 #define GL_BINS (GL_SMALL_CLASSES + 1)
 
-/* Index into the size-to-bin table: ceil(size / 16) for size <= GL_SMALL_MAX. */
-#define GL_SIZE_INDEX(size) (((size) + GL_QUANTUM - 1) >> 4)
-#define GL_SIZE_INDEX_MAX GL_SIZE_INDEX(GL_SMALL_MAX)
 
 /* Largest request accepted at all: beyond it, sizes cannot be rounded and
  * mapped without overflow. */
@@ -64,7 +61,6 @@
  * (checked against the C struct by static assertions in tcache.c). */
 #define TCACHE_HEADS_OFFSET 0
 #define TCACHE_ROOM_OFFSET (GL_BINS * 8)
-#define TCACHE_BIN_OF_INDEX_OFFSET (TCACHE_ROOM_OFFSET + GL_BINS * 4)
 /* room[] of the shared sentinel caches: see tcache.h. */
 #define TCACHE_SENTINEL_ROOM (-0x40000000)
 

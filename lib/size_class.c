@@ -9,7 +9,7 @@
 #include "error.h"
 
 uint32_t size_class_block_size[GL_BINS];
-uint8_t size_class_bin_of_index[GL_SIZE_INDEX_MAX + 1];
+uint8_t size_class_bin_of_size[GL_SMALL_MAX + 1];
 
 void size_class_init(void)
 {
@@ -23,11 +23,10 @@ void size_class_init(void)
         error_fatal("size class table does not match GL_SMALL_CLASSES");
 
     unsigned current = 1;
-    for (size_t index = 0; index <= GL_SIZE_INDEX_MAX; index++) {
-        size_t size = index * GL_QUANTUM;
+    for (size_t size = 0; size <= GL_SMALL_MAX; size++) {
         while (size_class_block_size[current] < size)
             current++;
-        size_class_bin_of_index[index] = (uint8_t)current;
+        size_class_bin_of_size[size] = (uint8_t)current;
     }
 }
 

@@ -6,15 +6,16 @@
 
 /* class_size[bin] is the block size of a bin; class_size[0] is 0. */
 GL_HIDDEN extern uint32_t size_class_block_size[GL_BINS];
-/* size_class_bin_of_index[GL_SIZE_INDEX(n)] is the bin for a request of n
- * bytes, n <= GL_SMALL_MAX. */
-GL_HIDDEN extern uint8_t size_class_bin_of_index[GL_SIZE_INDEX_MAX + 1];
+/* size_class_bin_of_size[n] is the bin for a request of n bytes,
+ * n <= GL_SMALL_MAX.  Indexed by the byte count itself (16 KiB, shared by
+ * all threads) so that the fast path needs no rounding arithmetic. */
+GL_HIDDEN extern uint8_t size_class_bin_of_size[GL_SMALL_MAX + 1];
 
 GL_HIDDEN void size_class_init(void);
 
 static inline unsigned size_class_bin(size_t size)
 {
-    return size_class_bin_of_index[GL_SIZE_INDEX(size)];
+    return size_class_bin_of_size[size];
 }
 
 /* The smallest bin whose blocks hold size bytes and are aligned to

@@ -17,7 +17,6 @@
 #include "size_class.h"
 
 #include <pthread.h>
-#include <string.h>
 #include <urcu-bp.h>
 #include <urcu/rculist.h>
 
@@ -32,7 +31,6 @@ struct thread_cache tcache_dead = SENTINEL_CACHE;
 
 _Static_assert(offsetof(struct thread_cache, heads) == TCACHE_HEADS_OFFSET, "asm layout");
 _Static_assert(offsetof(struct thread_cache, room) == TCACHE_ROOM_OFFSET, "asm layout");
-_Static_assert(offsetof(struct thread_cache, bin_of_index) == TCACHE_BIN_OF_INDEX_OFFSET, "asm layout");
 
 int32_t tcache_capacity[GL_BINS];
 
@@ -98,7 +96,6 @@ static struct thread_cache *tcache_create(void)
         cache->heads[bin] = NULL;
         room_store(cache, bin, bin == 0 ? 0 : tcache_capacity[bin]);
     }
-    memcpy(cache->bin_of_index, size_class_bin_of_index, sizeof cache->bin_of_index);
     cache->arena = arena_pick();
     cache->next_recycled = NULL;
     __atomic_store_n(&cache->live, true, __ATOMIC_RELEASE);

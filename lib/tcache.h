@@ -9,7 +9,7 @@
 struct arena;
 
 /* The hot part comes first: the fast paths (C and assembly) use only
- * heads[], room[] and bin_of_index[].  room[bin] is how many more blocks the
+ * heads[] and room[].  room[bin] is how many more blocks the
  * bin may take before it must flush (capacity minus blocks held).  It is
  * never positive for bin 0 or in a sentinel cache, which sends every call
  * to the slow path.  The assembly free path decrements room before testing
@@ -20,10 +20,6 @@ struct arena;
 struct thread_cache {
     void *heads[GL_BINS];
     int32_t room[GL_BINS];
-    /* A copy of size_class_bin_of_index, so that the assembly fast path
-     * reaches it from the cache pointer it already holds.  Zero in the
-     * sentinels, which sends every size to bin 0 (never a hit). */
-    uint8_t bin_of_index[GL_SIZE_INDEX_MAX + 1];
     /* cold */
     struct arena *arena;
     struct cds_list_head all_link;       /* tcache_all, RCU-published */

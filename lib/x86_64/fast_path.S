@@ -24,9 +24,8 @@ gl_malloc:
         movq    %fs:(%rax), %rcx
         cmpq    $GL_SMALL_MAX, %rdi
         ja      .Lmalloc_miss
-        leaq    15(%rdi), %rdx                  /* ceil(size / 16) */
-        shrq    $4, %rdx
-        movzbl  TCACHE_BIN_OF_INDEX_OFFSET(%rcx,%rdx), %edx
+        leaq    size_class_bin_of_size(%rip), %rax
+        movzbl  (%rax,%rdi), %edx
         movq    TCACHE_HEADS_OFFSET(%rcx,%rdx,8), %rax
         testq   %rax, %rax
         je      .Lmalloc_miss                   /* empty bin, or a sentinel cache */
