@@ -144,7 +144,8 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
                 slab->free_count--;
             } else {
                 block = slab->first_block + (size_t)(slab->capacity - slab->never_used) * block_size;
-                slab->never_used--;
+                /* atomic: segment_slab_of_block reads it without the lock */
+                __atomic_store_n(&slab->never_used, slab->never_used - 1, __ATOMIC_RELAXED);
             }
             size_t within = (size_t)((char *)block - slab->first_block) / block_size;
             mark_out(segment, slab_index * segment->blocks_per_slab + within, true);

@@ -68,9 +68,9 @@ void segment_destroy(struct segment_header *segment)
 
 bool segment_start_slab(struct segment_header *segment, struct slab **out)
 {
-    if (segment->slabs_started == GL_SLABS_PER_SEGMENT)
+    uint32_t index = segment->slabs_started;
+    if (index == GL_SLABS_PER_SEGMENT)
         return false;
-    uint32_t index = segment->slabs_started++;
     struct slab *slab = &segment->slabs[index];
     char *slab_start = (char *)segment + (size_t)index * GL_SLAB_SIZE;
     char *slab_end = slab_start + GL_SLAB_SIZE;
@@ -82,7 +82,10 @@ bool segment_start_slab(struct segment_header *segment, struct slab **out)
     }
     slab->first_block = first;
     slab->capacity = first < slab_end ? (uint32_t)((size_t)(slab_end - first) / segment->block_size) : 0;
-    slab->never_used = slab->capacity;
+    __atomic_store_n(&slab->never_used, slab->capacity, __ATOMIC_RELAXED);
+    /* Release: gl_usable_size reads slabs without the arena lock, and must
+     * see the slab's geometry once it sees the slab counted. */
+    __atomic_store_n(&segment->slabs_started, index + 1, __ATOMIC_RELEASE);
     *out = slab;
     return true;
 }
@@ -91,7 +94,11 @@ struct slab *segment_slab_of_block(struct segment_header *segment, const void *a
 {
     size_t offset = (size_t)((const char *)address - (const char *)segment);
     size_t index = offset >> GL_SLAB_SHIFT;
-    if (index >= segment->slabs_started)
+    /* Called without the arena lock (gl_usable_size, gl_realloc): the
+     * counters are read atomically; a block the caller owns was carved
+     * before, so a stale value can only reject a pointer that was never
+     * handed out. */
+    if (index >= __atomic_load_n(&segment->slabs_started, __ATOMIC_ACQUIRE))
         return NULL;
     struct slab *slab = &segment->slabs[index];
     if ((const char *)address < slab->first_block)
@@ -99,7 +106,8 @@ struct slab *segment_slab_of_block(struct segment_header *segment, const void *a
     size_t within = (size_t)((const char *)address - slab->first_block);
     size_t block = within / segment->block_size;
     /* The division is on the slow path only: blocks come here in batches. */
-    if (block * segment->block_size != within || block >= slab->capacity - slab->never_used)
+    uint32_t carved = slab->capacity - __atomic_load_n(&slab->never_used, __ATOMIC_RELAXED);
+    if (block * segment->block_size != within || block >= carved)
         return NULL;
     *block_index = index * segment->blocks_per_slab + block;
     return slab;
