@@ -10,6 +10,7 @@
 #include "base.h"
 #include "error.h"
 #include "large.h"
+#include "options.h"
 #include "os.h"
 #include "registry.h"
 #include "size_class.h"
@@ -37,17 +38,6 @@ static uint64_t process_secret(void)
     return secret | 1;
 }
 
-/* Reads abort_on_error from GLWEAVE_OPTIONS without allocating. */
-static void read_options(void)
-{
-    const char *options = getenv("GLWEAVE_OPTIONS");
-    if (options == NULL)
-        return;
-    const char *key = "abort_on_error=";
-    const char *found = strstr(options, key);
-    if (found && (found == options || found[-1] == ','))
-        error_abort_on_misuse = found[strlen(key)] != '0';
-}
 
 static void fork_prepare(void)
 {
@@ -81,10 +71,12 @@ bool init_slow(void)
     pthread_mutex_lock(&init_lock);
     if (init_state == 0) {
         init_state = 1;
-        read_options();
+        options_parse(getenv("GLWEAVE_OPTIONS"));
+        error_abort_on_misuse = options.abort_on_error;
         size_class_init();
         large_set_secret(process_secret());
-        if (arena_init_all(os_cpu_count()) && tcache_init())
+        unsigned arenas = options.arenas ? options.arenas : os_cpu_count();
+        if (arena_init_all(arenas) && tcache_init(options.tcache_bytes))
             __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
         else
             init_state = 0;
