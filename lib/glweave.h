@@ -87,6 +87,14 @@ size_t gl_usable_size(const void *ptr);
  * correctness.  A thread's cache is flushed automatically when it exits. */
 void gl_thread_flush(void);
 
+/* Returns free memory to the operating system now, as malloc_trim does:
+ * flushes the calling thread's cache (other threads' caches flush on their
+ * next allocator call), gives back the pages of every free span and empty
+ * slab, and unmaps wholly free segments.  Returns 1 if memory was given
+ * back, 0 if there was none to give.  Without it, free memory goes back by
+ * itself after decay_ms (see GLWEAVE_OPTIONS in glweave(7)). */
+int gl_trim(void);
+
 /* Returns the library version as "MAJOR.MINOR.PATCH". */
 const char *gl_version(void);
 
