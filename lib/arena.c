@@ -211,6 +211,7 @@ static struct slab *slab_with_room(struct arena *arena, unsigned bin_index)
         if (slab->capacity > 0)
             break;
     }
+    bin->slabs++;
     partial_push(bin, slab);
     return slab;
 }
@@ -275,6 +276,7 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
             partial_remove(&arena->bins[bin_index], slab);
     }
     arena->small_out_bytes += (size_t)taken * block_size;
+    arena->bins[bin_index].blocks_out += taken;
     maybe_purge(arena);
     arena_unlock(arena);
     *list = head;
@@ -305,6 +307,7 @@ static void return_one(struct arena *arena, struct segment_header *segment, void
     if (!slab->on_partial_list)
         partial_push(&arena->bins[segment->bin], slab);
     arena->small_out_bytes -= segment->block_size;
+    arena->bins[segment->bin].blocks_out--;
 }
 
 void arena_return_small(void **blocks, unsigned count, const char *call)
@@ -392,6 +395,23 @@ size_t arena_usable_large(struct segment_header *header, const void *ptr)
     size_t usable = large_usable_size(ptr);
     arena_unlock(arena);
     return usable;
+}
+
+void arena_read_counters(unsigned index, struct arena_counters *out)
+{
+    struct arena *arena = arenas[index];
+    arena_lock(arena);
+    out->small_out = arena->small_out_bytes;
+    out->large_allocated = arena->large.allocated;
+    out->dirty = arena->small_dirty + arena->large.dirty;
+    out->purged = arena->purged_bytes;
+    out->lock_acquired = arena->lock_acquired;
+    out->lock_contended = arena->lock_contended;
+    for (unsigned bin = 0; bin < GL_BINS; bin++) {
+        out->blocks_out[bin] = arena->bins[bin].blocks_out;
+        out->slabs[bin] = arena->bins[bin].slabs;
+    }
+    arena_unlock(arena);
 }
 
 void arena_totals(size_t *small_out, size_t *large_allocated)

@@ -13,6 +13,8 @@ struct segment_header;
 struct arena_bin {
     struct slab *partial;                /* slabs with blocks to give */
     struct segment_header *carving;      /* small segment with unstarted slabs */
+    size_t blocks_out;                   /* blocks out of the arena */
+    size_t slabs;                        /* slabs started */
 };
 
 struct arena {
@@ -52,6 +54,14 @@ GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size
 /* Returns dirty free memory of every arena to the OS, and unmaps wholly
  * free large segments (gl_trim).  Returns the bytes given back. */
 GL_HIDDEN size_t arena_trim_all(void);
+
+/* A consistent copy of one arena's counters (taken under its lock). */
+struct arena_counters {
+    size_t small_out, large_allocated, dirty, purged, lock_acquired, lock_contended;
+    size_t blocks_out[GL_BINS];
+    size_t slabs[GL_BINS];
+};
+GL_HIDDEN void arena_read_counters(unsigned index, struct arena_counters *out);
 
 /* Statistics, summed over arenas. */
 GL_HIDDEN void arena_totals(size_t *small_out, size_t *large_allocated);

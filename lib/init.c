@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "glweave.h"
 #include <urcu-bp.h>
 
 int init_state;
@@ -95,4 +98,11 @@ bool init_slow(void)
 __attribute__((constructor)) static void glweave_load(void)
 {
     init_ensure();
+}
+
+/* stats_on_exit=1: the report at exit (or when the library is unloaded). */
+__attribute__((destructor)) static void glweave_unload(void)
+{
+    if (init_state == 2 && options.stats_on_exit)
+        gl_stats_print(STDERR_FILENO);
 }
