@@ -51,7 +51,8 @@ static bool parse_size(const char *text, size_t length, size_t limit, size_t *ou
         return false;
     size_t value = 0, i = 0;
     for (; i < length && text[i] >= '0' && text[i] <= '9'; i++) {
-        if (value > (limit - (size_t)(text[i] - '0')) / 10)
+        size_t digit = (size_t)(text[i] - '0');
+        if (digit > limit || value > (limit - digit) / 10)
             return false;
         value = value * 10 + (size_t)(text[i] - '0');
     }
