@@ -3,6 +3,8 @@
 # benchmark on Debian 12 (or a close relative).  Idempotent: packages that
 # are already installed are left alone, and when nothing is missing the
 # script neither updates the package lists nor touches the network.
+#
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 
 packages=(
