@@ -16,6 +16,8 @@ packages=(
   check valgrind clang gdb
   # benchmark peers and plots
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox
+  # Debian packaging (.ci/debian.sh)
+  dpkg-dev debhelper lintian
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
