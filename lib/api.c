@@ -258,6 +258,15 @@ GL_EXPORT void gl_thread_flush(void)
     tcache_flush_current();
 }
 
+GL_EXPORT int gl_trim(void)
+{
+    if (!init_ensure())
+        return 0;
+    tcache_flush_current();
+    tcache_request_flush_all();
+    return arena_trim_all() > 0;
+}
+
 GL_EXPORT const char *gl_version(void)
 {
     return PACKAGE_VERSION;

@@ -8,8 +8,12 @@
 #include "arena.h"
 #include "base.h"
 #include "error.h"
+#include "options.h"
+#include "os.h"
 #include "segment.h"
 #include "size_class.h"
+
+#include <time.h>
 
 #define MAX_ARENAS 64u
 
@@ -50,6 +54,7 @@ static void arena_lock(struct arena *arena)
         pthread_mutex_lock(&arena->lock);
         arena->lock_contended++;
     }
+    arena->lock_acquired++;
 }
 
 static void arena_unlock(struct arena *arena)
@@ -80,6 +85,115 @@ static void partial_remove(struct arena_bin *bin, struct slab *slab)
     slab->on_partial_list = false;
 }
 
+/* --- returning memory ------------------------------------------------- */
+
+static size_t slab_dirty_bytes(const struct slab *slab, size_t block_size)
+{
+    return (size_t)(slab->capacity - slab->never_used) * block_size;
+}
+
+static void empty_push(struct arena *arena, struct slab *slab, size_t block_size)
+{
+    slab->prev_empty = NULL;
+    slab->next_empty = arena->empty_slabs;
+    if (arena->empty_slabs)
+        arena->empty_slabs->prev_empty = slab;
+    arena->empty_slabs = slab;
+    slab->on_empty_list = true;
+    arena->small_dirty += slab_dirty_bytes(slab, block_size);
+}
+
+static void empty_remove(struct arena *arena, struct slab *slab, size_t block_size)
+{
+    if (slab->prev_empty)
+        slab->prev_empty->next_empty = slab->next_empty;
+    else
+        arena->empty_slabs = slab->next_empty;
+    if (slab->next_empty)
+        slab->next_empty->prev_empty = slab->prev_empty;
+    slab->on_empty_list = false;
+    arena->small_dirty -= slab_dirty_bytes(slab, block_size);
+}
+
+/* Gives an empty slab's pages back and makes it as good as new: its blocks
+ * will be carved again, from zero pages. */
+static size_t purge_slab(struct arena *arena, struct slab *slab)
+{
+    struct segment_header *segment = segment_of(slab->first_block);
+    size_t page = os_page_size();
+    uintptr_t first = gl_align_up((uintptr_t)slab->first_block, page);
+    uintptr_t last = ((uintptr_t)slab->first_block + slab_dirty_bytes(slab, segment->block_size))
+                     & ~(uintptr_t)(page - 1);
+    empty_remove(arena, slab, segment->block_size);
+    size_t given = 0;
+    if (last > first) {
+        os_discard((void *)first, last - first);
+        given = last - first;
+    }
+    slab->free_list = NULL;
+    slab->free_count = 0;
+    __atomic_store_n(&slab->never_used, slab->capacity, __ATOMIC_RELAXED);
+    return given;
+}
+
+static size_t purge_all(struct arena *arena)
+{
+    size_t given = 0;
+    while (arena->empty_slabs)
+        given += purge_slab(arena, arena->empty_slabs);
+    given += large_purge(&arena->large, os_page_size());
+    arena->purged_bytes += given;
+    return given;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Called on slow paths with the lock held: dirty memory beyond dirty_max is
+ * returned at once, the rest once decay_ms have passed since the last
+ * purge.  No background thread: a program that stops calling the allocator
+ * keeps at most dirty_max per arena (gl_trim returns it). */
+static void maybe_purge(struct arena *arena)
+{
+    size_t dirty = arena->small_dirty + arena->large.dirty;
+    if (dirty == 0)
+        return;
+    uint64_t now = now_ms();
+    if (dirty > options.dirty_max || now - arena->last_purge_ms >= options.decay_ms) {
+        purge_all(arena);
+        arena->last_purge_ms = now;
+    }
+}
+
+size_t arena_trim_all(void)
+{
+    size_t given = 0;
+    for (unsigned i = 0; i < arenas_count; i++) {
+        struct arena *arena = arenas[i];
+        struct segment_header *empty[16];
+        size_t count;
+        do {
+            arena_lock(arena);
+            given += purge_all(arena);
+            arena->last_purge_ms = now_ms();
+            for (count = 0; count < sizeof empty / sizeof empty[0]; count++)
+                if ((empty[count] = large_take_empty_segment(&arena->large)) == NULL)
+                    break;
+            arena_unlock(arena);
+            /* unmapping waits for registry readers: never under the lock */
+            for (size_t k = 0; k < count; k++) {
+                segment_destroy(empty[k]);
+                given += GL_SEGMENT_SIZE;
+            }
+        } while (count == sizeof empty / sizeof empty[0]);
+    }
+    return given;
+}
+
 /* A slab with blocks to give, starting a new slab or segment if needed. */
 static struct slab *slab_with_room(struct arena *arena, unsigned bin_index)
 {
@@ -97,6 +211,7 @@ static struct slab *slab_with_room(struct arena *arena, unsigned bin_index)
         if (slab->capacity > 0)
             break;
     }
+    bin->slabs++;
     partial_push(bin, slab);
     return slab;
 }
@@ -136,6 +251,8 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
             break;
         struct segment_header *segment = segment_of(slab->first_block);
         size_t slab_index = (size_t)(slab - segment->slabs);
+        if (slab->on_empty_list)
+            empty_remove(arena, slab, block_size);
         while (taken < want && (slab->free_count > 0 || slab->never_used > 0)) {
             void *block;
             if (slab->free_count > 0) {
@@ -159,6 +276,8 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
             partial_remove(&arena->bins[bin_index], slab);
     }
     arena->small_out_bytes += (size_t)taken * block_size;
+    arena->bins[bin_index].blocks_out += taken;
+    maybe_purge(arena);
     arena_unlock(arena);
     *list = head;
     return taken;
@@ -181,11 +300,14 @@ static void return_one(struct arena *arena, struct segment_header *segment, void
     *(void **)block = slab->free_list;
     slab->free_list = block;
     slab->free_count++;
-    if (--slab->in_use == 0)
+    if (--slab->in_use == 0) {
         segment->slabs_in_use--;
+        empty_push(arena, slab, segment->block_size);
+    }
     if (!slab->on_partial_list)
         partial_push(&arena->bins[segment->bin], slab);
     arena->small_out_bytes -= segment->block_size;
+    arena->bins[segment->bin].blocks_out--;
 }
 
 void arena_return_small(void **blocks, unsigned count, const char *call)
@@ -205,6 +327,7 @@ void arena_return_small(void **blocks, unsigned count, const char *call)
             else
                 blocks[kept++] = blocks[i];
         }
+        maybe_purge(arena);
         arena_unlock(arena);
         count = kept;
     }
@@ -231,6 +354,7 @@ void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
     arena_lock(arena);
     void *p = large_alloc(&arena->large, arena, size, alignment);
     debug_check_heap(arena, "after allocating");
+    maybe_purge(arena);
     arena_unlock(arena);
     return p;
 }
@@ -243,6 +367,7 @@ void arena_free_large(struct segment_header *header, void *ptr, const char *call
     debug_check_heap(arena, "before freeing");
     bool ok = large_free(&arena->large, ptr, &release);
     debug_check_heap(arena, "after freeing");
+    maybe_purge(arena);
     arena_unlock(arena);
     if (!ok)
         error_report_pointer(call, NULL, ptr);
@@ -270,6 +395,23 @@ size_t arena_usable_large(struct segment_header *header, const void *ptr)
     size_t usable = large_usable_size(ptr);
     arena_unlock(arena);
     return usable;
+}
+
+void arena_read_counters(unsigned index, struct arena_counters *out)
+{
+    struct arena *arena = arenas[index];
+    arena_lock(arena);
+    out->small_out = arena->small_out_bytes;
+    out->large_allocated = arena->large.allocated;
+    out->dirty = arena->small_dirty + arena->large.dirty;
+    out->purged = arena->purged_bytes;
+    out->lock_acquired = arena->lock_acquired;
+    out->lock_contended = arena->lock_contended;
+    for (unsigned bin = 0; bin < GL_BINS; bin++) {
+        out->blocks_out[bin] = arena->bins[bin].blocks_out;
+        out->slabs[bin] = arena->bins[bin].slabs;
+    }
+    arena_unlock(arena);
 }
 
 void arena_totals(size_t *small_out, size_t *large_allocated)

@@ -13,6 +13,8 @@ struct segment_header;
 struct arena_bin {
     struct slab *partial;                /* slabs with blocks to give */
     struct segment_header *carving;      /* small segment with unstarted slabs */
+    size_t blocks_out;                   /* blocks out of the arena */
+    size_t slabs;                        /* slabs started */
 };
 
 struct arena {
@@ -21,7 +23,12 @@ struct arena {
     struct arena_bin bins[GL_BINS];
     struct large_heap large;
     size_t small_out_bytes;  /* small blocks out of the arena (threads + program) */
-    size_t lock_contended;   /* times the lock was found taken */
+    struct slab *empty_slabs;   /* empty slabs whose pages are still dirty */
+    size_t small_dirty;         /* bytes of carved blocks in those slabs */
+    uint64_t last_purge_ms;
+    size_t purged_bytes;        /* given back with madvise, in total */
+    size_t lock_acquired;
+    size_t lock_contended;      /* times the lock was found taken */
 };
 
 GL_HIDDEN bool arena_init_all(unsigned count);
@@ -43,6 +50,18 @@ GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t align
 GL_HIDDEN void arena_free_large(struct segment_header *header, void *ptr, const char *call);
 GL_HIDDEN size_t arena_usable_large(struct segment_header *header, const void *ptr);
 GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size_t size);
+
+/* Returns dirty free memory of every arena to the OS, and unmaps wholly
+ * free large segments (gl_trim).  Returns the bytes given back. */
+GL_HIDDEN size_t arena_trim_all(void);
+
+/* A consistent copy of one arena's counters (taken under its lock). */
+struct arena_counters {
+    size_t small_out, large_allocated, dirty, purged, lock_acquired, lock_contended;
+    size_t blocks_out[GL_BINS];
+    size_t slabs[GL_BINS];
+};
+GL_HIDDEN void arena_read_counters(unsigned index, struct arena_counters *out);
 
 /* Statistics, summed over arenas. */
 GL_HIDDEN void arena_totals(size_t *small_out, size_t *large_allocated);

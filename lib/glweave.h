@@ -87,6 +87,14 @@ size_t gl_usable_size(const void *ptr);
  * correctness.  A thread's cache is flushed automatically when it exits. */
 void gl_thread_flush(void);
 
+/* Returns free memory to the operating system now, as malloc_trim does:
+ * flushes the calling thread's cache (other threads' caches flush on their
+ * next allocator call), gives back the pages of every free span and empty
+ * slab, and unmaps wholly free segments.  Returns 1 if memory was given
+ * back, 0 if there was none to give.  Without it, free memory goes back by
+ * itself after decay_ms (see GLWEAVE_OPTIONS in glweave(7)). */
+int gl_trim(void);
+
 /* Returns the library version as "MAJOR.MINOR.PATCH". */
 const char *gl_version(void);
 
@@ -105,6 +113,37 @@ struct gl_stats {
     size_t mapped;              /* bytes of address space mapped from the OS */
     size_t thread_caches;       /* live thread caches */
     size_t segments;            /* segments (small, large and huge) in use */
+    size_t active;              /* bytes in blocks out of the arenas: allocated + thread_cached */
+    size_t resident;            /* bytes of glweave's mappings backed by memory (mincore) */
+    size_t retained;            /* mapped but not resident: address space kept, memory given back */
+    size_t dirty;               /* free bytes not yet given back (returned after decay_ms) */
+    size_t purged;              /* bytes given back with madvise since start */
+};
+
+/* Per size class, summed over arenas and threads. */
+#define GL_STATS_CLASSES 36
+struct gl_class_stats {
+    unsigned version;           /* in: GL_STATS_VERSION */
+    unsigned index;             /* 0 .. GL_STATS_CLASSES-1 */
+    size_t block_size;
+    size_t blocks_in_use;       /* held by the program */
+    size_t blocks_cached;       /* held in thread caches */
+    size_t slabs;               /* slabs started for the class */
+    size_t cache_misses;        /* thread-cache refills from an arena */
+    size_t cache_flushes;       /* thread-cache overflows returned to an arena */
+};
+
+/* Per arena. */
+struct gl_arena_stats {
+    unsigned version;           /* in: GL_STATS_VERSION */
+    unsigned index;
+    size_t small_out;           /* bytes of small blocks out of this arena (program + caches) */
+    size_t large_allocated;     /* usable bytes of large blocks in use */
+    size_t dirty;
+    size_t purged;
+    size_t lock_acquired;       /* times the arena lock was taken */
+    size_t lock_contended;      /* ... and found already held */
+    size_t blocks_out[GL_STATS_CLASSES]; /* small blocks out, per class */
 };
 
 /* Fills *out (of size out_size, normally sizeof *out).  Returns 0, or EINVAL
@@ -113,6 +152,19 @@ struct gl_stats {
  * caches are read without stopping them, so the figures are a snapshot that
  * may be a few blocks out of date while other threads run. */
 int gl_stats_get(struct gl_stats *out, size_t out_size);
+
+/* Fills the statistics of size class `index` (0 is the smallest) or of
+ * arena `index`.  Returns 0, or EINVAL for a bad index, version or size.
+ * Cache hits are not counted: counting them would cost the hit path an
+ * instruction; misses and flushes are. */
+int gl_stats_class(unsigned index, struct gl_class_stats *out, size_t out_size);
+int gl_stats_arena(unsigned index, struct gl_arena_stats *out, size_t out_size);
+
+/* Writes a human-readable report of all statistics to file descriptor fd.
+ * Uses write(2) only (no stdio, no allocation), so it may be called
+ * anywhere, including from a signal handler's point of view of the
+ * allocator.  Returns 0, or -1 with errno from write. */
+int gl_stats_print(int fd);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include "base.h"
 #include "error.h"
 #include "large.h"
+#include "options.h"
 #include "os.h"
 #include "registry.h"
 #include "size_class.h"
@@ -20,6 +21,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "glweave.h"
 #include <urcu-bp.h>
 
 int init_state;
@@ -37,17 +41,6 @@ static uint64_t process_secret(void)
     return secret | 1;
 }
 
-/* Reads abort_on_error from GLWEAVE_OPTIONS without allocating. */
-static void read_options(void)
-{
-    const char *options = getenv("GLWEAVE_OPTIONS");
-    if (options == NULL)
-        return;
-    const char *key = "abort_on_error=";
-    const char *found = strstr(options, key);
-    if (found && (found == options || found[-1] == ','))
-        error_abort_on_misuse = found[strlen(key)] != '0';
-}
 
 static void fork_prepare(void)
 {
@@ -81,10 +74,12 @@ bool init_slow(void)
     pthread_mutex_lock(&init_lock);
     if (init_state == 0) {
         init_state = 1;
-        read_options();
+        options_parse(getenv("GLWEAVE_OPTIONS"));
+        error_abort_on_misuse = options.abort_on_error;
         size_class_init();
         large_set_secret(process_secret());
-        if (arena_init_all(os_cpu_count()) && tcache_init())
+        unsigned arenas = options.arenas ? options.arenas : os_cpu_count();
+        if (arena_init_all(arenas) && tcache_init(options.tcache_bytes))
             __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
         else
             init_state = 0;
@@ -103,4 +98,11 @@ bool init_slow(void)
 __attribute__((constructor)) static void glweave_load(void)
 {
     init_ensure();
+}
+
+/* stats_on_exit=1: the report at exit (or when the library is unloaded). */
+__attribute__((destructor)) static void glweave_unload(void)
+{
+    if (init_state == 2 && options.stats_on_exit)
+        gl_stats_print(STDERR_FILENO);
 }

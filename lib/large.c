@@ -14,10 +14,12 @@
  */
 #include "large.h"
 #include "error.h"
+#include "os.h"
 #include "segment.h"
 
 #define FLAG_IN_USE ((size_t)1)
 #define FLAG_PREV_FREE ((size_t)2)
+#define FLAG_PURGED ((size_t)4)   /* free block whose interior pages were returned */
 #define FLAG_MASK ((size_t)15)
 #define MIN_BLOCK ((size_t)64)
 
@@ -103,11 +105,14 @@ static void corrupt(const void *where)
 }
 
 /* Makes block a free block of size bytes, with its footer and index entry,
- * and tells the next block. prev_free says whether the block before it is
- * free (never true after coalescing). */
-static void make_free(struct large_heap *heap, struct block_header *block, size_t size)
+ * and tells the next block.  (The block before a free block is never free:
+ * coalescing sees to that.)  purged says its interior pages are known to be
+ * returned to the OS; otherwise they count as dirty. */
+static void make_free(struct large_heap *heap, struct block_header *block, size_t size, bool purged)
 {
-    write_header(block, size, 0);
+    write_header(block, size, purged ? FLAG_PURGED : 0);
+    if (!purged)
+        heap->dirty += size;
     *(size_t *)((char *)block + size - sizeof(size_t)) = size;
     large_index_insert(&heap->free_index, node_of(block), size);
     set_flag(next_block(block), FLAG_PREV_FREE, true);
@@ -115,7 +120,14 @@ static void make_free(struct large_heap *heap, struct block_header *block, size_
 
 static void forget_free(struct large_heap *heap, struct block_header *block)
 {
+    if (!(block->size_flags & FLAG_PURGED))
+        heap->dirty -= block_size(block);
     large_index_remove(&heap->free_index, node_of(block));
+}
+
+static bool is_purged(const struct block_header *block)
+{
+    return (block->size_flags & FLAG_PURGED) != 0;
 }
 
 static bool add_segment(struct large_heap *heap, struct arena *arena)
@@ -130,7 +142,7 @@ static bool add_segment(struct large_heap *heap, struct arena *arena)
     struct block_header *first = (struct block_header *)segment_data_start(segment);
     struct block_header *sentinel = (struct block_header *)segment_data_end(segment);
     write_header(sentinel, 0, FLAG_IN_USE);
-    make_free(heap, first, segment_data_size());
+    make_free(heap, first, segment_data_size(), true); /* fresh pages */
     heap->empty_segments++;
     return true;
 }
@@ -142,13 +154,13 @@ static bool spans_segment(struct block_header *block, size_t size)
 
 /* Carves an in-use block of exactly need bytes at block (a free block of
  * size bytes, already out of the index), returning the tail to the heap. */
-static void carve(struct large_heap *heap, struct block_header *block, size_t size, size_t need)
+static void carve(struct large_heap *heap, struct block_header *block, size_t size, size_t need, bool purged)
 {
     if (spans_segment(block, size))
         heap->empty_segments--;
     if (size - need >= MIN_BLOCK) {
         write_header(block, need, FLAG_IN_USE);
-        make_free(heap, next_block(block), size - need);
+        make_free(heap, next_block(block), size - need, purged);
     } else {
         write_header(block, size, FLAG_IN_USE);
         set_flag(next_block(block), FLAG_PREV_FREE, false);
@@ -171,6 +183,7 @@ void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, siz
     }
     struct block_header *block = block_of_node(node);
     size_t free_size = block_size(block);
+    bool purged = is_purged(block);
     forget_free(heap, block);
     if (alignment > GL_QUANTUM) {
         uintptr_t payload = gl_align_up((uintptr_t)block + LARGE_HEADER_SIZE, alignment);
@@ -188,16 +201,18 @@ void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, siz
                 heap->empty_segments--;
             /* make_free marks aligned as following a free block; carve
              * writes aligned's header, so store the flag after carving. */
-            write_header(block, lead, 0);
+            write_header(block, lead, purged ? FLAG_PURGED : 0);
+            if (!purged)
+                heap->dirty += lead;
             *(size_t *)((char *)block + lead - sizeof(size_t)) = lead;
             large_index_insert(&heap->free_index, node_of(block), lead);
-            carve(heap, aligned, free_size - lead, need);
+            carve(heap, aligned, free_size - lead, need, purged);
             set_flag(aligned, FLAG_PREV_FREE, true);
             heap->allocated += block_size(aligned) - LARGE_HEADER_SIZE;
             return (void *)payload;
         }
     }
-    carve(heap, block, free_size, need);
+    carve(heap, block, free_size, need, purged);
     heap->allocated += block_size(block) - LARGE_HEADER_SIZE;
     return (char *)block + LARGE_HEADER_SIZE;
 }
@@ -267,7 +282,7 @@ bool large_free(struct large_heap *heap, void *ptr, struct segment_header **rele
         }
         heap->empty_segments++;
     }
-    make_free(heap, block, size);
+    make_free(heap, block, size, false);
     return true;
 }
 
@@ -295,13 +310,64 @@ bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)
     heap->allocated -= current - LARGE_HEADER_SIZE;
     if (available - need >= MIN_BLOCK) {
         write_header(block, need, flags);
-        make_free(heap, next_block(block), available - need);
+        make_free(heap, next_block(block), available - need, false);
     } else {
         write_header(block, available, flags);
         set_flag(next_block(block), FLAG_PREV_FREE, false);
     }
     heap->allocated += block_size(block) - LARGE_HEADER_SIZE;
     return true;
+}
+
+size_t large_purge(struct large_heap *heap, size_t page)
+{
+    /* In address order over the free blocks, without recursion. */
+    struct large_node *stack[128];
+    size_t depth = 0, purged = 0;
+    struct large_node *node = heap->free_index;
+    while (node || depth) {
+        while (node) {
+            if (depth == sizeof stack / sizeof stack[0])
+                error_fatal("large block index is too deep");
+            stack[depth++] = node;
+            node = node->left;
+        }
+        node = stack[--depth];
+        struct block_header *block = block_of_node(node);
+        if (!is_purged(block)) {
+            size_t size = block_size(block);
+            /* keep the header, index node and footer; return the rest */
+            uintptr_t first = gl_align_up((uintptr_t)block + LARGE_HEADER_SIZE + sizeof(struct large_node), page);
+            uintptr_t last = ((uintptr_t)block + size - sizeof(size_t)) & ~(uintptr_t)(page - 1);
+            if (last > first) {
+                os_discard((void *)first, last - first);
+                purged += last - first;
+            }
+            write_header(block, size, (block->size_flags & FLAG_MASK) | FLAG_PURGED);
+            heap->dirty -= size;
+        }
+        node = node->right;
+    }
+    return purged;
+}
+
+struct segment_header *large_take_empty_segment(struct large_heap *heap)
+{
+    for (struct segment_header *segment = heap->segments; segment; segment = segment->next) {
+        struct block_header *first = (struct block_header *)segment_data_start(segment);
+        if (!(first->size_flags & FLAG_IN_USE) && spans_segment(first, block_size(first))) {
+            forget_free(heap, first);
+            heap->empty_segments--;
+            if (segment->prev)
+                segment->prev->next = segment->next;
+            else
+                heap->segments = segment->next;
+            if (segment->next)
+                segment->next->prev = segment->prev;
+            return segment;
+        }
+    }
+    return NULL;
 }
 
 long large_heap_check(const struct large_heap *heap)

@@ -13,6 +13,7 @@ struct large_heap {
     struct segment_header *segments;   /* segments of this heap */
     size_t empty_segments;             /* wholly free segments kept */
     size_t allocated;                  /* usable bytes of blocks in use */
+    size_t dirty;                      /* bytes of free blocks not yet purged */
 };
 
 #define LARGE_HEADER_SIZE 16u
@@ -36,5 +37,12 @@ GL_HIDDEN bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t 
 GL_HIDDEN long large_heap_check(const struct large_heap *heap);
 
 GL_HIDDEN void large_set_secret(uint64_t secret);
+
+/* Returns the interior pages of every dirty free block to the OS; returns
+ * the bytes given back. */
+GL_HIDDEN size_t large_purge(struct large_heap *heap, size_t page);
+/* Unlinks and returns one wholly free segment, or NULL; the caller destroys
+ * it after dropping the lock. */
+GL_HIDDEN struct segment_header *large_take_empty_segment(struct large_heap *heap);
 
 #endif

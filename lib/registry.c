@@ -90,6 +90,20 @@ struct segment_header *registry_lookup(const void *address)
     return rcu_dereference(leaf->entries[number & (LEAF_ENTRIES - 1)]);
 }
 
+void registry_for_each(void (*visit)(struct segment_header *header, void *context), void *context)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (size_t root = 0; root < ROOT_ENTRIES; root++) {
+        struct registry_leaf *leaf = registry_root[root];
+        if (leaf == NULL)
+            continue;
+        for (size_t i = 0; i < LEAF_ENTRIES; i++)
+            if (leaf->entries[i] != NULL)
+                visit(leaf->entries[i], context);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
 void registry_fork_prepare(void) { pthread_mutex_lock(&registry_lock); }
 void registry_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
 void registry_fork_child(void) { pthread_mutex_unlock(&registry_lock); }

@@ -39,6 +39,10 @@ static inline unsigned registry_fast_bin(const void *address)
     return number < GL_SEGMENT_COUNT ? registry_bin_map[number] : 0;
 }
 
+/* Calls visit(header, context) for every registered segment, under the
+ * writers' mutex (segments cannot come or go meanwhile). */
+GL_HIDDEN void registry_for_each(void (*visit)(struct segment_header *header, void *context), void *context);
+
 GL_HIDDEN void registry_fork_prepare(void);
 GL_HIDDEN void registry_fork_parent(void);
 GL_HIDDEN void registry_fork_child(void);

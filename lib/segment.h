@@ -24,7 +24,10 @@ struct slab {
     uint32_t in_use;          /* blocks handed out to threads */
     struct slab *next_partial;
     struct slab *prev_partial;
+    struct slab *next_empty;  /* arena's list of empty slabs with dirty pages */
+    struct slab *prev_empty;
     bool on_partial_list;
+    bool on_empty_list;
 };
 
 struct segment_header {

@@ -34,8 +34,9 @@ _Static_assert(offsetof(struct thread_cache, room) == TCACHE_ROOM_OFFSET, "asm l
 
 int32_t tcache_capacity[GL_BINS];
 
-/* Each bin holds about this many bytes, within the block-count bounds. */
-#define BIN_BYTES 32768u
+/* Each bin gets about 1/32 of the thread's byte budget, within these
+ * block-count bounds; the largest bins then shrink until the sum fits. */
+#define BIN_SHARE 32u
 #define BIN_MIN_BLOCKS 4
 #define BIN_MAX_BLOCKS 128
 #define FLUSH_CHUNK 128u
@@ -47,15 +48,31 @@ static struct thread_cache *tcache_recycled;
 
 static void tcache_thread_exit(void *cache);
 
-bool tcache_init(void)
+static bool tcache_enabled;
+
+bool tcache_init(size_t budget)
 {
+    tcache_enabled = budget > 0;
+    size_t total = 0;
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
-        int32_t blocks = (int32_t)(BIN_BYTES / size_class_block_size[bin]);
+        size_t size = size_class_block_size[bin];
+        size_t blocks = budget / BIN_SHARE / size;
         if (blocks < BIN_MIN_BLOCKS)
-            blocks = BIN_MIN_BLOCKS;
+            blocks = budget >= BIN_MIN_BLOCKS * size * 2 ? BIN_MIN_BLOCKS : 0;
         if (blocks > BIN_MAX_BLOCKS)
             blocks = BIN_MAX_BLOCKS;
-        tcache_capacity[bin] = blocks;
+        tcache_capacity[bin] = (int32_t)blocks;
+        total += blocks * size;
+    }
+    while (total > budget) {
+        /* Shrink the bin that holds the most bytes. */
+        unsigned biggest = 1;
+        for (unsigned bin = 2; bin < GL_BINS; bin++)
+            if ((size_t)tcache_capacity[bin] * size_class_block_size[bin]
+                > (size_t)tcache_capacity[biggest] * size_class_block_size[biggest])
+                biggest = bin;
+        tcache_capacity[biggest]--;
+        total -= size_class_block_size[biggest];
     }
     return pthread_key_create(&tcache_key, tcache_thread_exit) == 0;
 }
@@ -119,6 +136,13 @@ static struct thread_cache *tcache_create(void)
     return cache;
 }
 
+/* Only the owner writes its counters; statistics read them from other
+ * threads, hence the relaxed atomic accesses. */
+static inline void count_up(size_t *counter)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 /* Returns all but the newest keep blocks of a bin to the arenas. */
 static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep)
 {
@@ -130,6 +154,8 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep)
     void *batch[FLUSH_CHUNK];
     unsigned n = 0;
     int32_t flushed = 0;
+    if (rest)
+        count_up(&cache->flushes[bin]);
     while (rest) {
         batch[n++] = rest;
         rest = *(void **)rest;
@@ -165,20 +191,31 @@ static void tcache_thread_exit(void *argument)
     pthread_mutex_unlock(&tcache_list_lock);
 }
 
+static void flush_all_if_requested(struct thread_cache *cache)
+{
+    if (__atomic_load_n(&cache->flush_requested, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&cache->flush_requested, false, __ATOMIC_RELAXED);
+        flush_all(cache);
+    }
+}
+
 static struct thread_cache *current_or_new(void)
 {
     struct thread_cache *cache = tcache_current;
-    if (cache == &tcache_unset)
+    if (cache == &tcache_unset && tcache_enabled)
         cache = tcache_create();
-    return cache && !cache->sentinel ? cache : NULL;
+    if (cache == NULL || cache->sentinel)
+        return NULL;
+    flush_all_if_requested(cache);
+    return cache;
 }
 
 void *tcache_alloc_small(unsigned bin)
 {
     struct thread_cache *cache = current_or_new();
     void *list;
-    if (cache == NULL)
-        return arena_take_small(arena_pick(), bin, 1, &list) ? list : NULL;
+    if (cache == NULL || tcache_capacity[bin] == 0)
+        return arena_take_small(cache ? cache->arena : arena_pick(), bin, 1, &list) ? list : NULL;
     void *block = cache->heads[bin];
     if (block) {
         cache->heads[bin] = *(void **)block;
@@ -186,6 +223,7 @@ void *tcache_alloc_small(unsigned bin)
         return block;
     }
     unsigned want = (unsigned)tcache_capacity[bin] / 2;
+    count_up(&cache->refills[bin]);
     unsigned got = arena_take_small(cache->arena, bin, want ? want : 1, &list);
     if (got == 0)
         return NULL;
@@ -198,7 +236,7 @@ void *tcache_alloc_small(unsigned bin)
 void tcache_free_small(void *block, unsigned bin)
 {
     struct thread_cache *cache = current_or_new();
-    if (cache == NULL) {
+    if (cache == NULL || tcache_capacity[bin] == 0) {
         arena_return_small(&block, 1, "free");
         return;
     }
@@ -227,7 +265,22 @@ bool tcache_thread_uses_rcu(void)
     return !tcache_current->sentinel;
 }
 
+void tcache_request_flush_all(void)
+{
+    struct thread_cache *cache;
+    pthread_mutex_lock(&tcache_list_lock);
+    cds_list_for_each_entry(cache, &tcache_all, all_link)
+        if (cache->live)
+            __atomic_store_n(&cache->flush_requested, true, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&tcache_list_lock);
+}
+
 size_t tcache_cached_bytes(size_t *live_caches)
+{
+    return tcache_read_counters(live_caches, NULL);
+}
+
+size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins)
 {
     bool use_rcu = tcache_thread_uses_rcu();
     size_t bytes = 0, live = 0;
@@ -237,13 +290,23 @@ size_t tcache_cached_bytes(size_t *live_caches)
     else
         pthread_mutex_lock(&tcache_list_lock);
     cds_list_for_each_entry_rcu(cache, &tcache_all, all_link) {
-        if (!__atomic_load_n(&cache->live, __ATOMIC_ACQUIRE))
+        if (!__atomic_load_n(&cache->live, __ATOMIC_ACQUIRE)) {
+            for (unsigned bin = 1; bins && bin < GL_BINS; bin++) {
+                bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
+                bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
+            }
             continue;
+        }
         live++;
         for (unsigned bin = 1; bin < GL_BINS; bin++) {
             int32_t held = tcache_capacity[bin] - room_load(cache, bin);
             if (held > 0)
                 bytes += (size_t)held * size_class_block_size[bin];
+            if (bins) {
+                bins[bin].blocks += held > 0 ? (size_t)held : 0;
+                bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
+                bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
+            }
         }
     }
     if (use_rcu)

@@ -26,6 +26,17 @@ struct thread_cache {
     struct thread_cache *next_recycled;
     bool live;
     bool sentinel;
+    bool flush_requested;                /* by gl_trim: flush on the next slow path */
+    /* Slow-path counters, for statistics (misses: refills; overflows: flushes).
+     * They survive the thread, in the recycled cache. */
+    size_t refills[GL_BINS];
+    size_t flushes[GL_BINS];
+};
+
+struct tcache_bin_counters {
+    size_t blocks;   /* blocks held now */
+    size_t refills;
+    size_t flushes;
 };
 
 /* The calling thread's cache.  Before the thread's first allocation it
@@ -39,7 +50,8 @@ GL_HIDDEN extern struct thread_cache tcache_unset, tcache_bootstrap, tcache_dead
 /* Capacity of each bin, in blocks. */
 GL_HIDDEN extern int32_t tcache_capacity[GL_BINS];
 
-GL_HIDDEN bool tcache_init(void);
+/* budget: bytes one cache may hold (0 disables thread caches). */
+GL_HIDDEN bool tcache_init(size_t budget);
 
 /* Slow paths of gl_malloc/gl_free for small blocks. */
 GL_HIDDEN void *tcache_alloc_small(unsigned bin);
@@ -54,6 +66,11 @@ GL_HIDDEN bool tcache_thread_uses_rcu(void);
 
 /* Bytes of blocks held by all live caches, and how many caches live. */
 GL_HIDDEN size_t tcache_cached_bytes(size_t *live_caches);
+/* Same, and adds per-bin counters of every cache (live or recycled) into
+ * bins[GL_BINS] when bins is not NULL. */
+GL_HIDDEN size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins);
+/* Asks every live cache to flush itself on its next slow path. */
+GL_HIDDEN void tcache_request_flush_all(void);
 
 GL_HIDDEN void tcache_fork_prepare(void);
 GL_HIDDEN void tcache_fork_parent(void);
