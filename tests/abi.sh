@@ -2,7 +2,8 @@
 # abi.sh -- the ABI of the shared libraries: for libglweave.so and, when it
 # is built, libglweave-malloc.so, the SONAME and every exported symbol with
 # its version node must equal the committed list tests/abi/LIB.symbols, so
-# that an accidental export, removal or SONAME change fails `make check`.
+# that an accidental export, removal or SONAME change fails `make check`;
+# and every function that lib/glweave.h declares must be exported.
 # A library that was not built (--disable-shared, or not in this tree) is
 # skipped; exit 77 when none was.
 #
@@ -66,6 +67,18 @@ for name in libglweave libglweave-malloc; do
         echo "abi: wrote $list"
         checked=$((checked + 1))
         continue
+    fi
+    # Every function glweave.h declares must be exported: a new function
+    # left out of lib/glweave.map would otherwise be silently local.
+    if [ "$name" = libglweave ] && [ -f "${srcdir:-.}/lib/glweave.h" ]; then
+        declared=$(grep -E '^[A-Za-z].*[ *]gl_[a-z0-9_]+\(' "${srcdir:-.}/lib/glweave.h" |
+            sed -E 's/^[^(]*[ *](gl_[a-z0-9_]+)\(.*/\1/' | LC_ALL=C sort -u)
+        for function in $declared; do
+            if ! printf '%s\n' "$actual" | grep -q "^$function\(@\|\$\)"; then
+                echo "abi: $function is declared in glweave.h but not exported by $name.so (lib/glweave.map)"
+                status=1
+            fi
+        done
     fi
     if [ ! -f "$list" ]; then
         echo "abi: $list is missing; the library exports:"
