@@ -136,9 +136,60 @@ static size_t purge_slab(struct arena *arena, struct slab *slab)
     return given;
 }
 
-static size_t purge_all(struct arena *arena)
+/* Takes each small segment none of whose blocks is out off every list of
+ * the arena and queues it for unmapping.  Unless everything goes (gl_trim),
+ * the segment still carving new slabs is kept, so that a bin that empties
+ * and refills does not map and unmap. */
+static size_t retire_empty_segments(struct arena *arena, bool everything)
 {
     size_t given = 0;
+    for (unsigned index = 1; index < GL_BINS; index++) {
+        struct arena_bin *bin = &arena->bins[index];
+        struct segment_header *segment = bin->segments, *next;
+        for (; segment; segment = next) {
+            next = segment->next;
+            if (segment->slabs_in_use != 0 || (segment == bin->carving && !everything))
+                continue;
+            if (segment == bin->carving)
+                bin->carving = NULL;
+            for (uint32_t i = 0; i < segment->slabs_started; i++) {
+                struct slab *slab = &segment->slabs[i];
+                if (slab->on_empty_list)
+                    empty_remove(arena, slab, segment->block_size);
+                if (slab->on_partial_list)
+                    partial_remove(bin, slab);
+            }
+            if (segment->prev)
+                segment->prev->next = segment->next;
+            else
+                bin->segments = segment->next;
+            if (segment->next)
+                segment->next->prev = segment->prev;
+            segment->next = arena->to_unmap;
+            arena->to_unmap = segment;
+            given += GL_SEGMENT_SIZE;
+        }
+    }
+    return given;
+}
+
+/* Drops the lock, then unmaps what purging queued (unmapping waits for
+ * registry readers, which must never happen under an arena lock). */
+static void arena_unlock_and_unmap(struct arena *arena)
+{
+    struct segment_header *queue = arena->to_unmap;
+    arena->to_unmap = NULL;
+    arena_unlock(arena);
+    while (queue) {
+        struct segment_header *next = queue->next;
+        segment_destroy(queue);
+        queue = next;
+    }
+}
+
+static size_t purge_all(struct arena *arena, bool everything)
+{
+    size_t given = retire_empty_segments(arena, everything);
     while (arena->empty_slabs)
         given += purge_slab(arena, arena->empty_slabs);
     given += large_purge(&arena->large, os_page_size());
@@ -164,7 +215,7 @@ static void maybe_purge(struct arena *arena)
         return;
     uint64_t now = now_ms();
     if (dirty > options.dirty_max || now - arena->last_purge_ms >= options.decay_ms) {
-        purge_all(arena);
+        purge_all(arena, false);
         arena->last_purge_ms = now;
     }
 }
@@ -178,12 +229,12 @@ size_t arena_trim_all(void)
         size_t count;
         do {
             arena_lock(arena);
-            given += purge_all(arena);
+            given += purge_all(arena, true);
             arena->last_purge_ms = now_ms();
             for (count = 0; count < sizeof empty / sizeof empty[0]; count++)
                 if ((empty[count] = large_take_empty_segment(&arena->large)) == NULL)
                     break;
-            arena_unlock(arena);
+            arena_unlock_and_unmap(arena);
             /* unmapping waits for registry readers: never under the lock */
             for (size_t k = 0; k < count; k++) {
                 segment_destroy(empty[k]);
@@ -203,9 +254,15 @@ static struct slab *slab_with_room(struct arena *arena, unsigned bin_index)
     struct slab *slab;
     for (;;) {
         if (bin->carving == NULL || !segment_start_slab(bin->carving, &slab)) {
-            bin->carving = segment_create(SEGMENT_SMALL, arena, bin_index);
-            if (bin->carving == NULL)
+            struct segment_header *fresh = segment_create(SEGMENT_SMALL, arena, bin_index);
+            if (fresh == NULL)
                 return NULL;
+            fresh->prev = NULL;
+            fresh->next = bin->segments;
+            if (bin->segments)
+                bin->segments->prev = fresh;
+            bin->segments = fresh;
+            bin->carving = fresh;
             continue;
         }
         if (slab->capacity > 0)
@@ -278,7 +335,7 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
     arena->small_out_bytes += (size_t)taken * block_size;
     arena->bins[bin_index].blocks_out += taken;
     maybe_purge(arena);
-    arena_unlock(arena);
+    arena_unlock_and_unmap(arena);
     *list = head;
     return taken;
 }
@@ -328,7 +385,7 @@ void arena_return_small(void **blocks, unsigned count, const char *call)
                 blocks[kept++] = blocks[i];
         }
         maybe_purge(arena);
-        arena_unlock(arena);
+        arena_unlock_and_unmap(arena);
         count = kept;
     }
 }
@@ -355,7 +412,7 @@ void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
     void *p = large_alloc(&arena->large, arena, size, alignment);
     debug_check_heap(arena, "after allocating");
     maybe_purge(arena);
-    arena_unlock(arena);
+    arena_unlock_and_unmap(arena);
     return p;
 }
 
@@ -368,7 +425,7 @@ void arena_free_large(struct segment_header *header, void *ptr, const char *call
     bool ok = large_free(&arena->large, ptr, &release);
     debug_check_heap(arena, "after freeing");
     maybe_purge(arena);
-    arena_unlock(arena);
+    arena_unlock_and_unmap(arena);
     if (!ok)
         error_report_pointer(call, NULL, ptr);
     if (release)

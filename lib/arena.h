@@ -13,6 +13,7 @@ struct segment_header;
 struct arena_bin {
     struct slab *partial;                /* slabs with blocks to give */
     struct segment_header *carving;      /* small segment with unstarted slabs */
+    struct segment_header *segments;     /* every small segment of the bin */
     size_t blocks_out;                   /* blocks out of the arena */
     size_t slabs;                        /* slabs started */
 };
@@ -24,6 +25,7 @@ struct arena {
     struct large_heap large;
     size_t small_out_bytes;  /* small blocks out of the arena (threads + program) */
     struct slab *empty_slabs;   /* empty slabs whose pages are still dirty */
+    struct segment_header *to_unmap; /* wholly empty small segments, unmapped after unlocking */
     size_t small_dirty;         /* bytes of carved blocks in those slabs */
     uint64_t last_purge_ms;
     size_t purged_bytes;        /* given back with madvise, in total */
