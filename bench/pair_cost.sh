@@ -4,6 +4,8 @@
 # the pair loop's throughput, for glweave (assembly and C fast paths), glibc,
 # jemalloc, tcmalloc and mimalloc, in one run.  Prints markdown tables.
 # BENCH_SHORT=1: a quick smoke run (fewer classes, shorter timing).
+#
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 build=${1:-.}
 short=${BENCH_SHORT:-0}

@@ -7,6 +7,8 @@
  *
  * Exits 0 when every block held exactly what was written into it and the
  * allocator reports no bytes still allocated at the end; 1 otherwise.
+ *
+ * SPDX-License-Identifier: MIT
  */
 #include <glweave.h>
 

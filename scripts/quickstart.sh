@@ -5,6 +5,8 @@
 # copy (shared and static) exactly as a user's program would, and runs it.
 #
 #     bash scripts/quickstart.sh
+#
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -3,6 +3,8 @@
 # benchmark on Debian 12 (or a close relative).  Idempotent: packages that
 # are already installed are left alone, and when nothing is missing the
 # script neither updates the package lists nor touches the network.
+#
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,8 @@ packages=(
   check valgrind clang gdb
   # benchmark peers and plots
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox
+  # Debian packaging (.ci/debian.sh)
+  dpkg-dev debhelper lintian
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -4,6 +4,8 @@
 # leak internal names into its callers' namespace), and the public API from
 # glweave.h must all be there.  Exit 77 (skipped) when no shared library was
 # built, e.g. with --disable-shared.
+#
+# SPDX-License-Identifier: MIT
 
 lib="${top_builddir:-.}/lib/.libs/libglweave.so"
 

@@ -2,7 +2,10 @@
  * only: sizes that cannot be met, zero sizes, alignment, contents kept by
  * realloc, zeroed calloc (also of recycled memory), which pointer comes back,
  * errno, the statistics, and invalid pointers that must abort.
- * Each assertion is about observable behaviour, never about internals. */
+ * Each assertion is about observable behaviour, never about internals.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #if defined(__has_include)
 #if __has_include("config.h")
 #include "config.h"

@@ -3,7 +3,10 @@
  * all of them allocate, verify and free through the loaded library (its
  * initial-exec TLS must fit glibc's static TLS surplus, its initialisation
  * must be lazy and thread-safe), and blocks cross threads.  This program is
- * not linked with glweave. */
+ * not linked with glweave.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>

@@ -1,7 +1,10 @@
 /* test_fast_path.c -- every small class through the hit paths of gl_malloc
  * and gl_free (the assembly ones on x86_64, the C twin elsewhere): the block
  * is written whole, freed, and the same block comes back; LIFO order holds;
- * misses (empty bin, full bin, big sizes) behave like hits to the caller. */
+ * misses (empty bin, full bin, big sizes) behave like hits to the caller.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "glweave.h"
 #include "internal.h"
 #include "size_class.h"

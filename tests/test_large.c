@@ -1,6 +1,9 @@
 /* test_large.c -- the large-block heap: first fit by address, coalescing
  * with both neighbours, in-place resizing, and the heap walk that checks
- * boundary tags against the index after random operation sequences. */
+ * boundary tags against the index after random operation sequences.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "arena.h"
 #include "glweave.h"
 #include "init.h"

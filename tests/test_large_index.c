@@ -1,7 +1,10 @@
 /* test_large_index.c -- the treap behind the large-block first fit keeps
  * its invariants (address order, heap order, subtree maxima) through random
  * insert/remove sequences, and first fit returns the lowest-addressed
- * fitting node, compared with a brute-force scan. */
+ * fitting node, compared with a brute-force scan.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "internal.h"
 #include "large_index.h"
 

@@ -1,6 +1,9 @@
 /* test_size_class.c -- every small request maps to a class that fits it,
  * wastes at most 25% (or under 16 bytes for the smallest classes), and is
- * 16-byte aligned; aligned lookups give aligned classes. */
+ * 16-byte aligned; aligned lookups give aligned classes.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include "internal.h"
 #include "size_class.h"
 

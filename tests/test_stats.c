@@ -1,7 +1,10 @@
 /* test_stats.c -- the statistics agree with what the program holds (across
  * threads), memory goes back to the OS after frees and after gl_trim, and
  * every GLWEAVE_OPTIONS entry changes what it says (checked in child
- * processes that run this program in probe mode with the variable set). */
+ * processes that run this program in probe mode with the variable set).
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #define _GNU_SOURCE
 #include "glweave.h"
 

@@ -5,7 +5,10 @@
  * and fork() from a busy multithreaded process.
  * Worker threads never call ck_assert (Check's assertions belong to the
  * test's own thread): they record their first failure, and the test thread
- * asserts on it after join. */
+ * asserts on it after join.
+ *
+ * SPDX-License-Identifier: MIT
+ */
 #include <glweave.h>
 
 #include <check.h>
