@@ -8,18 +8,24 @@
  * library without a PLT hop and are not exported by it, so a program that
  * also links libglweave.so keeps that library's gl_* entirely apart.
  *
+ * Calls from the dynamic linker are served without the thread cache (see
+ * "Calls from the dynamic linker" below).
+ *
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
 #include "error.h"
 #include "internal.h"
 #include "os.h"
+#include "tcache.h"
 
 #pragma GCC visibility push(hidden)
 #include "glweave.h"
 #pragma GCC visibility pop
 
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,23 +34,130 @@
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 
+/* --- Calls from the dynamic linker ----------------------------------------
+ * ld.so calls malloc, calloc, realloc and free from inside __tls_get_addr
+ * (a thread's dynamic TLS block, a larger DTV, freeing blocks of unloaded
+ * modules) before it records that the thread's DTV is up to date.  If such a
+ * call reaches liburcu-bp -- a thread's first allocation registers it, and
+ * freeing a large block enters a read section -- liburcu's TLS, which it
+ * reaches through __tls_get_addr, makes the dynamic linker start the same
+ * update again inside the first: glibc 2.36 then reallocates the DTV twice
+ * from the same block (a double free, then a corrupted DTV); later glibc,
+ * which also frees in that path, may recurse without end.  glibc's advice is
+ * that a replacement malloc and its dependencies use initial-exec TLS only,
+ * and liburcu-bp does not.  So a call whose caller is ld.so's code runs with
+ * the thread's cache pointer set to the bootstrap sentinel, as during a
+ * cache's own setup: no cache is created, no liburcu call is made (pointers
+ * are checked under the registry's mutex instead) and blocks come from and
+ * go to the arenas directly.  Such calls are rare (dlopen, pthread_create, a
+ * thread's first touch of a module's TLS), so the locks cost nothing that
+ * matters. */
+
+/* Written once, by the constructor below, and only read afterwards.  They
+ * are plain variables, not atomics, so that the test below folds into
+ * "sub mem, reg; cmp mem, reg": the four guarded functions pay five
+ * instructions each, a malloc+free pair ten. */
+static uintptr_t loader_text_start;
+static uintptr_t loader_text_size; /* 0 until known: no call is the loader's */
+
+static inline bool called_by_loader(const void *return_address)
+{
+    return (uintptr_t)return_address - loader_text_start < loader_text_size;
+}
+
+/* __tls_get_addr is defined by the dynamic linker: the object holding it is
+ * ld.so, wherever it was loaded and however the program was started. */
+extern void *__tls_get_addr(void *);
+
+static int find_loader_text(struct dl_phdr_info *info, size_t size, void *unused)
+{
+    (void)size;
+    (void)unused;
+    uintptr_t marker = (uintptr_t)&__tls_get_addr;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)
+            || marker - start >= segment->p_memsz)
+            continue;
+        loader_text_start = start;
+        loader_text_size = (uintptr_t)segment->p_memsz;
+        return 1;
+    }
+    return 0;
+}
+
+/* First of this library's constructors.  Before it runs, nothing can have
+ * loaded a module with TLS into a second thread, which the guard is for. */
+__attribute__((constructor(101))) static void dropin_load(void)
+{
+    dl_iterate_phdr(find_loader_text, NULL);
+}
+
+/* The loader's calls, without the thread cache; the saved pointer may be a
+ * cache, or a sentinel (a thread not yet set up, or exiting). */
+#define WITHOUT_THREAD_CACHE(statement)                                       \
+    do {                                                                      \
+        struct thread_cache *saved_cache = tcache_current;                    \
+        tcache_current = &tcache_bootstrap;                                   \
+        statement;                                                            \
+        tcache_current = saved_cache;                                         \
+    } while (0)
+
+static GL_NOINLINE void *loader_malloc(size_t size)
+{
+    void *p;
+    WITHOUT_THREAD_CACHE(p = gl_malloc(size));
+    return p;
+}
+
+static GL_NOINLINE void *loader_calloc(size_t nmemb, size_t size)
+{
+    void *p;
+    WITHOUT_THREAD_CACHE(p = gl_calloc(nmemb, size));
+    return p;
+}
+
+static GL_NOINLINE void *loader_realloc(void *ptr, size_t size)
+{
+    void *p;
+    WITHOUT_THREAD_CACHE(p = gl_realloc(ptr, size));
+    return p;
+}
+
+static GL_NOINLINE void loader_free(void *ptr)
+{
+    WITHOUT_THREAD_CACHE(gl_free(ptr));
+}
+
+/* --- The family ----------------------------------------------------------- */
+
 GL_EXPORT void *malloc(size_t size)
 {
+    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+        return loader_malloc(size);
     return gl_malloc(size);
 }
 
 GL_EXPORT void free(void *ptr)
 {
-    gl_free(ptr);
+    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+        loader_free(ptr);
+    else
+        gl_free(ptr);
 }
 
 GL_EXPORT void *calloc(size_t nmemb, size_t size)
 {
+    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+        return loader_calloc(nmemb, size);
     return gl_calloc(nmemb, size);
 }
 
 GL_EXPORT void *realloc(void *ptr, size_t size)
 {
+    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+        return loader_realloc(ptr, size);
     return gl_realloc(ptr, size);
 }
 
