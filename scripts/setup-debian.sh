@@ -18,6 +18,8 @@ packages=(
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox
   # Debian packaging (.ci/debian.sh)
   dpkg-dev debhelper lintian
+  # real programs run on the drop-in malloc (tests/dropin_programs.sh)
+  python3 sqlite3 xz-utils git
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
