@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "glweave.h"
-#include <urcu-bp.h>
 
 int init_state;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,18 +41,26 @@ static uint64_t process_secret(void)
 }
 
 
+/* fork: every allocator lock is taken before and released after, in both
+ * processes.  liburcu's own fork hooks are deliberately not called: they
+ * are not reentrant, so two copies of glweave in one process (the drop-in
+ * library preloaded into a program linked with libglweave), or glweave and
+ * any other urcu-bp user that calls them, deadlock in fork().  Instead the
+ * child stops using liburcu altogether (registry_rcu_usable): a thread that
+ * was inside liburcu when fork() ran may have left its locks taken or its
+ * reader registered in the child, and the child must never wait on them.
+ * Readers in the child take the registry's mutex, which glweave's own
+ * handlers keep consistent. */
 static void fork_prepare(void)
 {
     tcache_fork_prepare();
     arena_fork_prepare();
     registry_fork_prepare();
     base_fork_prepare();
-    urcu_bp_before_fork();
 }
 
 static void fork_parent(void)
 {
-    urcu_bp_after_fork_parent();
     base_fork_parent();
     registry_fork_parent();
     arena_fork_parent();
@@ -62,7 +69,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-    urcu_bp_after_fork_child();
+    registry_rcu_usable = false;
     base_fork_child();
     registry_fork_child();
     arena_fork_child();

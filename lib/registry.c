@@ -29,6 +29,7 @@ struct registry_leaf {
 uint8_t registry_bin_map[GL_SEGMENT_COUNT];
 static struct registry_leaf *registry_root[ROOT_ENTRIES];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+bool registry_rcu_usable = true;
 
 bool registry_insert(const void *address, struct segment_header *header, unsigned bin)
 {
@@ -60,12 +61,15 @@ void registry_remove(const void *address)
     if (leaf != NULL)
         rcu_assign_pointer(leaf->entries[number & (LEAF_ENTRIES - 1)], NULL);
     pthread_mutex_unlock(&registry_lock);
-    urcu_bp_synchronize_rcu();
+    /* Without RCU every reader holds the mutex, so none can still see the
+     * entry once the mutex was released. */
+    if (registry_rcu_usable)
+        urcu_bp_synchronize_rcu();
 }
 
 void registry_read_begin(bool use_rcu)
 {
-    if (use_rcu)
+    if (use_rcu && registry_rcu_usable)
         urcu_bp_read_lock();
     else
         pthread_mutex_lock(&registry_lock);
@@ -73,7 +77,7 @@ void registry_read_begin(bool use_rcu)
 
 void registry_read_end(bool use_rcu)
 {
-    if (use_rcu)
+    if (use_rcu && registry_rcu_usable)
         urcu_bp_read_unlock();
     else
         pthread_mutex_unlock(&registry_lock);

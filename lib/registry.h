@@ -43,6 +43,11 @@ static inline unsigned registry_fast_bin(const void *address)
  * writers' mutex (segments cannot come or go meanwhile). */
 GL_HIDDEN void registry_for_each(void (*visit)(struct segment_header *header, void *context), void *context);
 
+/* False in a process forked from one where glweave was running: there the
+ * allocator never calls liburcu again (see init.c, fork_child), and every
+ * reader takes the writers' mutex instead. */
+GL_HIDDEN extern bool registry_rcu_usable;
+
 GL_HIDDEN void registry_fork_prepare(void);
 GL_HIDDEN void registry_fork_parent(void);
 GL_HIDDEN void registry_fork_child(void);

@@ -14,6 +14,7 @@
 #include "tcache.h"
 #include "arena.h"
 #include "base.h"
+#include "registry.h"
 #include "size_class.h"
 
 #include <pthread.h>
@@ -121,7 +122,8 @@ static struct thread_cache *tcache_create(void)
         cds_list_add_tail_rcu(&cache->all_link, &tcache_all);
         pthread_mutex_unlock(&tcache_list_lock);
     }
-    urcu_bp_register_thread();
+    if (registry_rcu_usable)
+        urcu_bp_register_thread();
     if (pthread_setspecific(tcache_key, cache) != 0) {
         /* Without the key the cache would not be flushed at exit. */
         __atomic_store_n(&cache->live, false, __ATOMIC_RELEASE);
@@ -262,7 +264,7 @@ struct arena *tcache_arena(void)
 
 bool tcache_thread_uses_rcu(void)
 {
-    return !tcache_current->sentinel;
+    return !tcache_current->sentinel && registry_rcu_usable;
 }
 
 void tcache_request_flush_all(void)
