@@ -243,12 +243,14 @@ GL_EXPORT int gl_posix_memalign(void **memptr, size_t alignment, size_t size)
 {
     if (!gl_is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
         return EINVAL;
+    /* Restored on success too: a thread's first allocation sets up its
+     * cache, and liburcu's registration may leave errno at ENOMEM (a failed
+     * in-place mremap it recovers from). */
     int saved = errno;
     void *p = aligned_alloc_checked(alignment, size);
-    if (p == NULL) {
-        errno = saved;
+    errno = saved;
+    if (p == NULL)
         return ENOMEM;
-    }
     *memptr = p;
     return 0;
 }
