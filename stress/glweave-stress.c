@@ -1143,14 +1143,19 @@ static __attribute__((noreturn)) void child_main(void)
     enum { CHILD_SLOTS = 64 };
     struct block slots[CHILD_SLOTS];
     memset(slots, 0, sizeof slots);
-    for (unsigned op = 0; op < 1500; op++) {
+    /* 1500 operations, or fewer when the sizes are large: a fork must not
+     * stall the parent's run for long. */
+    size_t budget = 256 * MiB;
+    for (unsigned op = 0; op < 1500 && budget > 0; op++) {
         struct block *b = &slots[rng_below(&t.rng, CHILD_SLOTS)];
-        if (b->p == NULL)
+        if (b->p == NULL) {
             block_alloc(&t, b, random_size(&t), -1, false);
-        else if (rng_below(&t.rng, 3) == 0)
+            budget -= min_size_t(budget, b->usable);
+        } else if (rng_below(&t.rng, 3) == 0) {
             block_realloc(&t, b, realloc_size(&t, b), false);
-        else
+        } else {
             block_free(&t, b);
+        }
     }
     for (unsigned i = 0; i < CHILD_SLOTS; i++)
         if (slots[i].p)
