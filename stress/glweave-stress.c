@@ -330,6 +330,7 @@ struct tctx {
     uint64_t rng;
     uint64_t next_id;
     const char *role;
+    size_t size_cap;   /* largest request this thread makes (see worker_main) */
     struct counters c;
 };
 
@@ -341,6 +342,7 @@ static void tctx_init(struct tctx *t, const char *role)
     t->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
     t->rng = mix64(cfg.seed ^ ((uint64_t)t->serial * 0xd1b54a32d192ed03ull));
     t->role = role;
+    t->size_cap = SIZE_MAX;
 }
 
 /* Usable bytes of every block the suite holds, to compare with the
@@ -443,10 +445,11 @@ static size_t random_size(struct tctx *t)
         0, 1, 15, 16, 17, 127, 128, 129, 1023, 1024, 1025, 16383, 16384, 16385,
         65536, 262144, 1048560, 1048576, 1048577, 4194304 - 64, 4194304,
     };
+    size_t top = min_size_t(cfg.max_size, t->size_cap);
     unsigned r = (unsigned)rng_below(&t->rng, 1000);
     if (r < 20) {
         size_t s = edges[rng_below(&t->rng, sizeof edges / sizeof edges[0])];
-        if (s >= cfg.min_size && s <= cfg.max_size)
+        if (s >= cfg.min_size && s <= top)
             return s;
     }
     size_t lo, hi;
@@ -460,13 +463,13 @@ static size_t random_size(struct tctx *t)
         lo = 1 * MiB, hi = cfg.max_size;
     }
     lo = max_size_t(lo, max_size_t(cfg.min_size, 1));
-    hi = min_size_t(hi, cfg.max_size);
+    hi = min_size_t(hi, top);
     if (lo > hi) {
         lo = max_size_t(cfg.min_size, 1);
-        hi = cfg.max_size;
+        hi = top;
     }
     if (lo > hi) /* min = max = 0 */
-        return cfg.max_size;
+        return top;
     return log_uniform(t, lo, hi);
 }
 
@@ -978,6 +981,11 @@ static void *worker_main(void *argument)
     struct tctx t;
     tctx_init(&t, "worker");
     t.c.threads_started++;
+    /* Odd workers keep to small blocks, which they go through many times
+     * faster: the run mixes a high rate of small-block operations with
+     * large and huge blocks (whose every byte takes time to check). */
+    if (w->index % 2 == 1 && cfg.min_size <= 1 * KiB)
+        t.size_cap = 16 * KiB;
     unsigned long long retire_at = ULLONG_MAX;
     if (cfg.workloads & W_CHURN)
         retire_at = w->ops + 1000 + rng_below(&t.rng, 20000);
@@ -1243,7 +1251,9 @@ static size_t vm_size_bytes(void)
 }
 
 #define RLIMIT_THREADS_MAX 4
-#define RLIMIT_RECORDS 8192
+/* Records per thread: enough for one thread to exhaust the headroom twice
+ * over with the smallest blocks the phase asks for (2 KiB). */
+static unsigned rlimit_records;
 
 struct rlimit_thread {
     pthread_t thread;
@@ -1251,11 +1261,11 @@ struct rlimit_thread {
     struct block *records;
     unsigned count;
     bool large_enomem, small_enomem;
+    unsigned large_blocks, small_blocks; /* allocated before ENOMEM */
     struct counters c;
 };
 
 static pthread_barrier_t rlimit_barrier;
-static unsigned rlimit_thread_count;
 
 static void rlimit_sync(void)
 {
@@ -1275,7 +1285,7 @@ static void free_records(struct tctx *t, struct rlimit_thread *r)
  * out).  Returns true when ENOMEM was seen. */
 static bool exhaust(struct tctx *t, struct rlimit_thread *r, size_t lo, size_t hi)
 {
-    while (r->count < RLIMIT_RECORDS) {
+    while (r->count < rlimit_records) {
         struct block *b = &r->records[r->count];
         if (!block_alloc(t, b, log_uniform(t, lo, hi), -1, true))
             return true;
@@ -1292,12 +1302,14 @@ static void rlimit_steps(struct tctx *t, struct rlimit_thread *r)
     rlimit_sync(); /* every thread is ready: main sets the limit */
     rlimit_sync(); /* the limit is set */
     r->large_enomem = exhaust(t, r, 192 * KiB, 1 * MiB);
+    r->large_blocks = r->count;
     rlimit_sync(); /* main checks that huge requests fail */
     rlimit_sync();
     free_records(t, r);
     rlimit_sync(); /* main checks that memory comes back */
     rlimit_sync();
     r->small_enomem = exhaust(t, r, 2 * KiB, 16 * KiB);
+    r->small_blocks = r->count;
     /* Resizing within small classes may or may not find room: it must
      * either work or fail cleanly, leaving the block alone. */
     for (unsigned i = 0; i < r->count && i < 64; i++)
@@ -1326,7 +1338,9 @@ static void *rlimit_thread_main(void *argument)
  * leave errno, *memptr and the block being resized as documented). */
 static void expect_enomem(struct tctx *t, struct block *victim)
 {
-    static const size_t sizes[] = {96 * MiB, 1 * GiB, 64 * GiB};
+    /* Beyond the headroom, far beyond, and beyond any machine's memory. */
+    const size_t sizes[] = {cfg.rlimit_headroom + 32 * MiB, 4 * cfg.rlimit_headroom + 1 * GiB,
+                            64 * GiB};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t size = sizes[i];
         void *p;
@@ -1373,13 +1387,13 @@ static void run_rlimit_phase(struct tctx *t)
     unsigned n = cfg.threads < RLIMIT_THREADS_MAX ? cfg.threads : RLIMIT_THREADS_MAX;
     if (n == 0)
         n = 1;
-    rlimit_thread_count = n;
+    rlimit_records = (unsigned)(cfg.rlimit_headroom / KiB) + 1024;
     struct rlimit_thread *rt = calloc(n, sizeof *rt);
     if (rt == NULL)
         die("out of memory for the suite's own bookkeeping");
     for (unsigned i = 0; i < n; i++) {
         rt[i].index = i;
-        rt[i].records = calloc(RLIMIT_RECORDS, sizeof *rt[i].records);
+        rt[i].records = calloc(rlimit_records, sizeof *rt[i].records);
         if (rt[i].records == NULL)
             die("out of memory for the suite's own bookkeeping");
     }
@@ -1412,13 +1426,20 @@ static void run_rlimit_phase(struct tctx *t)
     /* Main takes the same steps as the others, with its checks between. */
     rlimit_sync();
     mine->large_enomem = exhaust(self, mine, 192 * KiB, 1 * MiB);
+    mine->large_blocks = mine->count;
     rlimit_sync();
     bool any_large = false;
     for (unsigned i = 0; i < n; i++)
         any_large |= rt[i].large_enomem;
     if (!any_large)
         die("under RLIMIT_AS (headroom %zu MiB): %u threads allocated %u large blocks each "
-            "without ENOMEM", cfg.rlimit_headroom / MiB, n, RLIMIT_RECORDS);
+            "without ENOMEM", cfg.rlimit_headroom / MiB, n, rlimit_records);
+    if (cfg.verbose) {
+        unsigned blocks = 0;
+        for (unsigned i = 0; i < n; i++)
+            blocks += rt[i].large_blocks;
+        printf("%s: under RLIMIT_AS: %u large blocks until ENOMEM\n", program_name, blocks);
+    }
     expect_enomem(self, mine->count ? &mine->records[0] : NULL);
     rlimit_sync();
     free_records(self, mine);
@@ -1435,15 +1456,22 @@ static void run_rlimit_phase(struct tctx *t)
     block_free(self, &again[1]);
     rlimit_sync();
     mine->small_enomem = exhaust(self, mine, 2 * KiB, 16 * KiB);
+    mine->small_blocks = mine->count;
     for (unsigned i = 0; i < mine->count && i < 64; i++)
         block_realloc(self, &mine->records[i], mine->records[i].size + 1024, true);
     rlimit_sync();
     bool any_small = false;
-    for (unsigned i = 0; i < n; i++)
+    unsigned small_blocks = 0;
+    for (unsigned i = 0; i < n; i++) {
         any_small |= rt[i].small_enomem;
+        small_blocks += rt[i].small_blocks;
+    }
+    if (cfg.verbose)
+        printf("%s: under RLIMIT_AS: %u small blocks until ENOMEM\n", program_name,
+               small_blocks);
     if (!any_small)
         die("under RLIMIT_AS (headroom %zu MiB): %u threads allocated %u small blocks each "
-            "without ENOMEM", cfg.rlimit_headroom / MiB, n, RLIMIT_RECORDS);
+            "without ENOMEM", cfg.rlimit_headroom / MiB, n, rlimit_records);
     free_records(self, mine);
     if (setrlimit(RLIMIT_AS, &old) != 0)
         die("restoring RLIMIT_AS: %s", strerror(errno));
@@ -1456,8 +1484,9 @@ static void run_rlimit_phase(struct tctx *t)
 
     /* The limit is lifted: what failed must work now. */
     struct block big[3];
-    if (!block_alloc(self, &big[0], 96 * MiB, K_MALLOC, true))
-        die("gl_malloc(96 MiB) failed after RLIMIT_AS was restored");
+    size_t beyond = cfg.rlimit_headroom + 32 * MiB; /* failed under the limit */
+    if (!block_alloc(self, &big[0], beyond, K_MALLOC, true))
+        die("gl_malloc(%zu) failed after RLIMIT_AS was restored", beyond);
     if (!block_alloc(self, &big[1], 64 * MiB, K_ALIGNED_ALLOC, true))
         die("gl_aligned_alloc(64 MiB) failed after RLIMIT_AS was restored");
     if (!block_alloc(self, &big[2], 512 * KiB, K_CALLOC, true))
@@ -1623,7 +1652,14 @@ static int run_stress(void)
             progress_tick();
         }
         if (now - last_stats > 0.05) {
-            stats_now(); /* read while everyone allocates */
+            /* Read while everyone allocates.  Live caches belong to live
+             * threads: the workers, at most 4 churn threads, main; a cache
+             * that outlived its thread would show up here as the threads
+             * come and go. */
+            struct gl_stats s = stats_now();
+            if (s.thread_caches > worker_count + 4 + 1)
+                die("gl_stats counts %zu live thread caches with at most %u threads alive",
+                    s.thread_caches, worker_count + 4 + 1);
             last_stats = now;
         }
         if (!run_workers && !churning)
@@ -1903,7 +1939,7 @@ static void usage(FILE *out)
         "  --slots N            live blocks per worker (default 256)\n"
         "  --fork-interval S    seconds between forks (default 1)\n"
         "  --rlimit-headroom N  address space left above VmSize in the limit\n"
-        "                       phase (default 64M)\n"
+        "                       phase (default 64M, at least 32M)\n"
         "  --watchdog S         fail after S seconds without progress (default 120)\n"
         "  --verbose            more output\n"
         "  --self-test-corruption\n"
@@ -2048,7 +2084,10 @@ int main(int argc, char **argv)
             cfg.fork_interval = strtod(optarg, &end);
             ok = *end == '\0' && cfg.fork_interval >= 0;
             break;
-        case O_HEADROOM: ok = parse_size(optarg, &cfg.rlimit_headroom); break;
+        case O_HEADROOM:
+            /* At least room for a 16 MiB huge block and its alignment slack. */
+            ok = parse_size(optarg, &cfg.rlimit_headroom) && cfg.rlimit_headroom >= 32 * MiB;
+            break;
         case O_WATCHDOG:
             cfg.watchdog = strtod(optarg, &end);
             ok = *end == '\0' && cfg.watchdog > 0;
