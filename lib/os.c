@@ -61,12 +61,16 @@ bool os_resize_in_place(void *address, size_t old_size, size_t new_size)
 
 size_t os_page_size(void)
 {
+    /* Threads may race to fill the cache; they store the same value, with
+     * atomics so that the race is defined. */
     static size_t page;
-    if (page == 0) {
+    size_t cached = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (cached == 0) {
         long value = sysconf(_SC_PAGESIZE);
-        page = value > 0 ? (size_t)value : 4096;
+        cached = value > 0 ? (size_t)value : 4096;
+        __atomic_store_n(&page, cached, __ATOMIC_RELAXED);
     }
-    return page;
+    return cached;
 }
 
 unsigned os_cpu_count(void)
