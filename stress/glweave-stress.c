@@ -1594,7 +1594,18 @@ static int run_stress(void)
             die("out of memory for the suite's own bookkeeping");
         queue_init(&workers[i].inbox, 1024);
     }
-    /* Blocks of every kind for forked children to find. */
+
+    set_phase("threads");
+    for (unsigned i = 0; i < worker_count; i++) {
+        start_thread(&workers[i].thread, worker_main, &workers[i]);
+        workers[i].thread_running = true;
+    }
+    pthread_t churn;
+    bool churning = cfg.workloads & W_CHURN;
+    if (churning)
+        start_thread(&churn, churn_driver, NULL);
+    /* Blocks of every kind for forked children to find, made while the
+     * threads make their first allocations (lazily set-up state races). */
     if (cfg.workloads & W_FORK) {
         static const size_t sizes[] = {16, 100, 4000, 16384, 100000, 1 * MiB, 2 * MiB};
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -1606,16 +1617,6 @@ static int run_stress(void)
                 block_free(t, &b);
         }
     }
-
-    set_phase("threads");
-    for (unsigned i = 0; i < worker_count; i++) {
-        start_thread(&workers[i].thread, worker_main, &workers[i]);
-        workers[i].thread_running = true;
-    }
-    pthread_t churn;
-    bool churning = cfg.workloads & W_CHURN;
-    if (churning)
-        start_thread(&churn, churn_driver, NULL);
 
     double next_fork = start + 0.05 + 0.25 * (double)rng_below(&t->rng, 1000) / 1000.0;
     bool concurrent = run_workers || churning || (cfg.workloads & W_FORK);
