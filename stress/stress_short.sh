@@ -1,7 +1,7 @@
 #!/bin/sh
 # stress_short.sh -- the short stress run of `make check`: 8 threads, every
-# workload, 10 seconds.  The environment scales it (sanitizer builds run it
-# shorter, see .ci/sanitizers.sh):
+# workload, 10 seconds.  The environment adjusts it (.ci/sanitizers.sh sets
+# 20 s: the run is bounded by time, and sanitized code does fewer operations):
 #   GLWEAVE_STRESS_SECONDS  length of the threads phase (default 10)
 #   GLWEAVE_STRESS_THREADS  worker threads (default 8)
 #   GLWEAVE_STRESS_SEED     replay a seed printed by an earlier run
