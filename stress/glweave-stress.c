@@ -15,6 +15,7 @@
 #include <glweave.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -48,7 +49,8 @@ enum workload {
     W_CHURN = 1 << 2,   /* short-lived threads; workers retire and are replaced */
     W_FORK = 1 << 3,    /* the process forks while workers run */
     W_RLIMIT = 1 << 4,  /* a phase under a tight RLIMIT_AS */
-    W_ALL = (1 << 5) - 1
+    W_TRIM = 1 << 5,    /* gl_trim and every statistics call, while threads run */
+    W_ALL = (1 << 6) - 1
 };
 
 static const struct {
@@ -56,7 +58,7 @@ static const struct {
     unsigned bit;
 } workload_names[] = {
     {"mixed", W_MIXED}, {"handoff", W_HANDOFF}, {"churn", W_CHURN},
-    {"fork", W_FORK},   {"rlimit", W_RLIMIT},
+    {"fork", W_FORK},   {"rlimit", W_RLIMIT}, {"trim", W_TRIM},
 };
 #define WORKLOAD_COUNT (sizeof workload_names / sizeof workload_names[0])
 
@@ -303,6 +305,8 @@ struct counters {
     unsigned long long threads_started;
     unsigned long long forks;
     unsigned long long enomem;       /* expected ENOMEM (address-space limit phase) */
+    unsigned long long trims;        /* gl_trim calls while threads run */
+    unsigned long long stats_reads;  /* full statistics reads while threads run */
 };
 
 static struct counters totals;
@@ -938,6 +942,10 @@ static void worker_step(struct tctx *t, struct worker *w)
         drain_orphans(t, 4);
     if (cfg.inject_after && w->index == 0 && w->ops == cfg.inject_after)
         inject_corruption(t, w);
+    if ((workloads & W_TRIM) && rng_below(&t->rng, 8192) == 0) {
+        gl_trim(); /* gives back free memory while the others use theirs */
+        t->c.trims++;
+    }
 
     struct block *b = &w->slots[rng_below(&t->rng, cfg.slots)];
     if ((workloads & W_FORK) && rng_below(&t->rng, 256) == 0) {
@@ -1112,6 +1120,45 @@ static struct gl_stats stats_now(void)
     return s;
 }
 
+/* Every statistics call, checked for what holds even while other threads
+ * allocate (the figures themselves are a snapshot). */
+static struct gl_stats read_all_stats(int print_fd)
+{
+    struct gl_stats s = stats_now();
+    size_t previous = 0;
+    for (unsigned i = 0; i <= GL_STATS_CLASSES; i++) {
+        struct gl_class_stats c;
+        memset(&c, 0, sizeof c);
+        c.version = GL_STATS_VERSION;
+        int rc = gl_stats_class(i, &c, sizeof c);
+        if (i == GL_STATS_CLASSES) {
+            if (rc != EINVAL)
+                die("gl_stats_class(%u), one past the last class, returned %d", i, rc);
+            break;
+        }
+        if (rc != 0 || c.index != i || c.block_size <= previous)
+            die("gl_stats_class(%u) returned %d, index %u, block size %zu after %zu", i, rc,
+                c.index, c.block_size, previous);
+        previous = c.block_size;
+    }
+    for (unsigned i = 0; i <= s.arenas; i++) {
+        struct gl_arena_stats a;
+        memset(&a, 0, sizeof a);
+        a.version = GL_STATS_VERSION;
+        int rc = gl_stats_arena(i, &a, sizeof a);
+        if (i == s.arenas) {
+            if (rc != EINVAL)
+                die("gl_stats_arena(%u), one past the last arena, returned %d", i, rc);
+            break;
+        }
+        if (rc != 0 || a.index != i)
+            die("gl_stats_arena(%u) returned %d, index %u", i, rc, a.index);
+    }
+    if (print_fd >= 0 && gl_stats_print(print_fd) != 0)
+        die("gl_stats_print: %s", strerror(errno));
+    return s;
+}
+
 /* With no other thread running, the allocator's count of allocated bytes
  * must be exactly the usable bytes of the blocks the suite holds. */
 static void check_quiescent_stats(const char *when)
@@ -1122,6 +1169,29 @@ static void check_quiescent_stats(const char *when)
         die("%s: gl_stats allocated = %zu (small %zu, large %zu, huge %zu) but the blocks "
             "alive add up to %lld usable bytes", when, s.allocated, s.small_allocated,
             s.large_allocated, s.huge_allocated, expected);
+    /* The finer statistics must add up to the same figures. */
+    if (s.active != s.allocated + s.thread_cached)
+        die("%s: gl_stats active = %zu, not allocated %zu + thread_cached %zu", when,
+            s.active, s.allocated, s.thread_cached);
+    size_t in_use = 0, cached = 0, large = 0;
+    for (unsigned i = 0; i < GL_STATS_CLASSES; i++) {
+        struct gl_class_stats c = {.version = GL_STATS_VERSION};
+        if (gl_stats_class(i, &c, sizeof c) != 0)
+            die("gl_stats_class(%u) failed", i);
+        in_use += c.blocks_in_use * c.block_size;
+        cached += c.blocks_cached * c.block_size;
+    }
+    for (unsigned i = 0; i < s.arenas; i++) {
+        struct gl_arena_stats a = {.version = GL_STATS_VERSION};
+        if (gl_stats_arena(i, &a, sizeof a) != 0)
+            die("gl_stats_arena(%u) failed", i);
+        large += a.large_allocated;
+    }
+    if (in_use != s.small_allocated || cached != s.thread_cached || large != s.large_allocated)
+        die("%s: per-class blocks in use add up to %zu bytes and cached to %zu, per-arena "
+            "large blocks to %zu; gl_stats_get says small %zu, thread_cached %zu, large %zu",
+            when, in_use, cached, large, s.small_allocated, s.thread_cached,
+            s.large_allocated);
     if (cfg.verbose)
         printf("%s: %s: allocated %zu bytes in live blocks, as counted (mapped %zu, "
                "thread-cached %zu, %zu thread caches)\n", program_name, when, s.allocated,
@@ -1567,7 +1637,8 @@ static void print_summary(double elapsed)
     printf("  reallocs %llu (%llu moved); huge blocks %llu; calloc zero checks %llu; "
            "expected ENOMEM %llu\n", c->reallocs, c->reallocs_moved, c->huge_allocs,
            c->calloc_zero_checks, c->enomem);
-    printf("  bytes verified %.1f GiB\n", (double)c->bytes_checked / (double)GiB);
+    printf("  bytes verified %.1f GiB; gl_trim calls %llu, statistics reads %llu\n",
+           (double)c->bytes_checked / (double)GiB, c->trims, c->stats_reads);
 }
 
 static int run_stress(void)
@@ -1620,7 +1691,10 @@ static int run_stress(void)
 
     double next_fork = start + 0.05 + 0.25 * (double)rng_below(&t->rng, 1000) / 1000.0;
     bool concurrent = run_workers || churning || (cfg.workloads & W_FORK);
-    double last_stats = start;
+    double last_stats = start, last_trim = start, last_print = start;
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull < 0)
+        die("open /dev/null: %s", strerror(errno));
     while (concurrent) {
         double now = now_seconds();
         if (cfg.seconds > 0 && now - start >= cfg.seconds)
@@ -1657,11 +1731,21 @@ static int run_stress(void)
              * threads: the workers, at most 4 churn threads, main; a cache
              * that outlived its thread would show up here as the threads
              * come and go. */
-            struct gl_stats s = stats_now();
+            bool print = (cfg.workloads & W_TRIM) && now - last_print > 1.0;
+            struct gl_stats s = (cfg.workloads & W_TRIM) ? read_all_stats(print ? devnull : -1)
+                                                         : stats_now();
+            if (print)
+                last_print = now;
+            t->c.stats_reads++;
             if (s.thread_caches > worker_count + 4 + 1)
                 die("gl_stats counts %zu live thread caches with at most %u threads alive",
                     s.thread_caches, worker_count + 4 + 1);
             last_stats = now;
+        }
+        if ((cfg.workloads & W_TRIM) && now - last_trim > 0.1) {
+            gl_trim();
+            t->c.trims++;
+            last_trim = now;
         }
         if (!run_workers && !churning)
             progress_tick();
@@ -1702,6 +1786,13 @@ static int run_stress(void)
     if (s.thread_caches > 1)
         die("every thread but main has exited, yet gl_stats counts %zu live thread caches",
             s.thread_caches);
+    /* Nothing is allocated: gl_trim gives back every segment. */
+    gl_trim();
+    s = stats_now();
+    if (s.segments != 0 || s.allocated != 0)
+        die("after freeing everything and gl_trim: %zu segments in use (%zu bytes mapped), "
+            "allocated %zu; expected no segment left", s.segments, s.mapped, s.allocated);
+    close(devnull);
 
     __atomic_store_n(&watchdog_stop, 1, __ATOMIC_RELEASE);
     join_thread(watchdog);
