@@ -272,7 +272,8 @@ void tcache_request_flush_all(void)
     struct thread_cache *cache;
     pthread_mutex_lock(&tcache_list_lock);
     cds_list_for_each_entry(cache, &tcache_all, all_link)
-        if (cache->live)
+        /* live changes outside the list lock (thread start and exit). */
+        if (__atomic_load_n(&cache->live, __ATOMIC_ACQUIRE))
             __atomic_store_n(&cache->flush_requested, true, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&tcache_list_lock);
 }
