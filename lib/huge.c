@@ -82,7 +82,9 @@ bool huge_resize_in_place(struct segment_header *header, size_t size)
     long delta = (long)wanted - (long)header->mapped_size;
     segment_account_huge(0, delta);
     __atomic_add_fetch(&huge_allocated, (size_t)delta, __ATOMIC_RELAXED);
-    header->mapped_size = wanted;
+    /* Atomic: gl_stats_get reads it (count_resident) under the registry
+     * lock, which the block's owner does not take to resize it. */
+    __atomic_store_n(&header->mapped_size, wanted, __ATOMIC_RELAXED);
     header->huge_usable = wanted - offset;
     return true;
 }

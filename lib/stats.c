@@ -29,7 +29,10 @@ static void count_resident(struct segment_header *header, void *context)
 {
     size_t *resident = context;
     size_t page = os_page_size();
-    size_t length = header->kind == SEGMENT_HUGE ? header->mapped_size : GL_SEGMENT_SIZE;
+    /* A huge block's owner may resize it meanwhile (huge_resize_in_place). */
+    size_t length = header->kind == SEGMENT_HUGE
+                        ? __atomic_load_n(&header->mapped_size, __ATOMIC_RELAXED)
+                        : GL_SEGMENT_SIZE;
     unsigned char pages[256];
     for (size_t offset = 0; offset < length; offset += sizeof pages * page) {
         size_t chunk = length - offset < sizeof pages * page ? length - offset : sizeof pages * page;
