@@ -2026,7 +2026,7 @@ static void usage(FILE *out)
         "  --seed S             random seed (default: from the clock); printed\n"
         "  --min-size N         smallest request (default 0; K, M, G suffixes)\n"
         "  --max-size N         largest request (default 4M)\n"
-        "  --workloads LIST     comma-separated: mixed,handoff,churn,fork,rlimit\n"
+        "  --workloads LIST     comma-separated: mixed,handoff,churn,fork,rlimit,trim\n"
         "                       or all (default all)\n"
         "  --slots N            live blocks per worker (default 256)\n"
         "  --fork-interval S    seconds between forks (default 1)\n"
