@@ -8,6 +8,8 @@
 #   GLWEAVE_STRESS_ARGS     any further options
 # The program prints its seed first; a failure prints it again with the
 # command line that replays it.
+#
+# SPDX-License-Identifier: MIT
 
 prog="${top_builddir:-.}/stress/glweave-stress"
 set -- --threads "${GLWEAVE_STRESS_THREADS:-8}" \
