@@ -198,6 +198,7 @@ plot_panels() { # output x-label log-base-of-x panel...
     echo "set xlabel '$xlabel'"
     echo "set yrange [0:*]"
     echo "set logscale x $logx"
+    echo "set offsets graph 0.05, graph 0.05, 0, 0"
     [[ "$logx" == 2 ]] && echo "set xtics (1, 2, 4, 8, 16, 32)"
     echo "set multiplot layout $rows,$cols title 'glweave benchmarks: median of $reps run(s), $(nproc) CPU(s)'"
     for panel in "$@"; do
