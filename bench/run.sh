@@ -125,6 +125,11 @@ echo "$header" >"$runs_csv"
 total=$((reps * ${#cases[@]} * nalloc))
 echo "bench: ${names[*]}; ${#cases[@]} workloads, $reps repetition(s), ${budget}s each: $total runs"
 echo "bench: $(nproc) CPU(s), $(uname -r); results in $out"
+# Other processes skew every figure; say so, here and in results.md.
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load_start" -v c="$(nproc)" 'BEGIN { exit !(l > c / 2) }'; then
+  echo "bench: warning: load average $load_start on $(nproc) CPU(s): other processes will skew the results"
+fi
 
 failures=0
 done_runs=0
@@ -240,6 +245,7 @@ rm -rf "$out/plot"
 mkdir -p "$out/plot"
 awk -F, -v OFS=, -v order="${names[*]}" -v reps="$reps" -v budget="$budget" \
   -v md="$results_md" -v cpus="$(nproc)" -v plotdir="$out/plot" \
+  -v load="$load_start at the start, $(cut -d' ' -f1 /proc/loadavg) at the end" \
   -f "$here/summary.awk" "$runs_csv" >"$results_csv"
 plot
 

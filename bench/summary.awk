@@ -2,7 +2,7 @@
 # the medians: CSV on stdout (one row per workload and allocator, with the
 # throughput ratio to glweave), markdown to the file md, and one data file
 # per plotted workload into plotdir.  Variables: order (allocator names,
-# glweave first), reps, budget, cpus, md, plotdir.  Plain POSIX awk (mawk).
+# glweave first), reps, budget, cpus, load, md, plotdir.  Plain POSIX awk (mawk).
 function median(list,    v, n, i, j, t) {
   n = split(list, v, " ")
   if (n == 0) return ""
@@ -63,7 +63,8 @@ END {
 
   # results.md
   printf "## Throughput\n\n" > md
-  printf "Median of %d run(s) of %ss each, one process per run, allocators interleaved; %d CPU(s).\n", reps, budget, cpus > md
+  printf "Median of %d run(s) of %ss each, one process per run, allocators interleaved; " \
+    "%d CPU(s), load average %s.\n", reps, budget, cpus, load > md
   printf "Cells: rate per second (M = 10^6) and, in parentheses, the ratio to glweave " > md
   printf "(above 1: faster than glweave).  A failed run is marked FAIL.\n\n" > md
   line = "| workload | unit |"; sep = "| --- | --- |"
