@@ -5,6 +5,8 @@
 # out or measures the wrong allocator, or if the suite takes over 100 s.
 #
 #     bash .ci/bench-short.sh [BUILD_DIR]     (default: build)
+#
+# SPDX-License-Identifier: MIT
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -22,6 +22,8 @@
 #
 # Exit status: 0 when every run succeeded, 1 when a run crashed, timed out
 # or measured the wrong allocator (the tables are written all the same).
+#
+# SPDX-License-Identifier: MIT
 set -uo pipefail
 
 builddir=$(cd "${BENCH_BUILDDIR:-.}" && pwd)

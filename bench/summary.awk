@@ -3,6 +3,8 @@
 # throughput ratio to glweave), markdown to the file md, and one data file
 # per plotted workload into plotdir.  Variables: order (allocator names,
 # glweave first), reps, budget, cpus, load, md, plotdir.  Plain POSIX awk (mawk).
+#
+# SPDX-License-Identifier: MIT
 function median(list,    v, n, i, j, t) {
   n = split(list, v, " ")
   if (n == 0) return ""
