@@ -169,8 +169,9 @@ static void report(const char *workload, long n, const struct result *r)
            r->live_peak, rss_base_kb, rss_peak, rss_end);
     if (end.valid && r->loaded.valid)
         printf(" gl_allocated_peak=%zu gl_mapped_peak=%zu gl_allocated_end=%zu"
-               " gl_mapped_end=%zu gl_cached_end=%zu",
-               r->loaded.allocated, r->loaded.mapped, end.allocated, end.mapped, end.cached);
+               " gl_mapped_end=%zu gl_cached_end=%zu gl_resident_end=%zu gl_dirty_end=%zu",
+               r->loaded.allocated, r->loaded.mapped, end.allocated, end.mapped, end.cached,
+               end.resident, end.dirty);
     printf("\n");
     fflush(stdout);
 }

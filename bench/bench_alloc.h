@@ -17,6 +17,8 @@ struct bench_alloc_stats {
     size_t allocated;   /* bytes in blocks the program holds */
     size_t mapped;      /* bytes of address space taken from the OS */
     size_t cached;      /* bytes of free blocks in thread caches */
+    size_t resident;    /* bytes of the allocator's mappings in memory */
+    size_t dirty;       /* free bytes not yet given back to the OS */
 };
 
 #ifdef BENCH_GLWEAVE
@@ -41,6 +43,8 @@ static inline void bench_alloc_stats(struct bench_alloc_stats *out)
     out->allocated = s.allocated;
     out->mapped = s.mapped;
     out->cached = s.thread_cached;
+    out->resident = s.resident;
+    out->dirty = s.dirty;
 }
 
 #else /* plain malloc: glibc, or whatever LD_PRELOAD put in front of it */
@@ -70,7 +74,7 @@ static inline const char *bench_alloc_name(void)
 static inline void bench_alloc_stats(struct bench_alloc_stats *out)
 {
     out->valid = 0;
-    out->allocated = out->mapped = out->cached = 0;
+    out->allocated = out->mapped = out->cached = out->resident = out->dirty = 0;
 }
 
 #endif
