@@ -12,7 +12,7 @@
 # (CK_TIMEOUT_MULTIPLIER); the unit tests keep their full length.  Any
 # sanitizer report fails the test that produced it.  Both builds always run;
 # the script fails if either failed, after printing the logs.  Budget: under
-# 8 minutes on 2 cores (about 2 minutes measured on Debian 12, clang 14).
+# 8 minutes on 2 cores (2 to 4 minutes measured on Debian 12, clang 14).
 #
 # SPDX-License-Identifier: MIT
 set -euo pipefail

@@ -42,9 +42,13 @@ if [ ! -f "$lib" ]; then
     exit 77
 fi
 # A sanitizer runtime must come first in the process; it cannot come in as
-# a dependency of a preloaded library.
-if command -v readelf >/dev/null 2>&1 &&
-    readelf -d "$lib" 2>/dev/null | grep -q 'NEEDED.*lib[at]san'; then
+# a dependency of a preloaded library.  gcc links the runtime as a NEEDED
+# library; clang links it into executables, leaving the library's __asan_ or
+# __tsan_ references undefined.
+if { command -v readelf >/dev/null 2>&1 &&
+    readelf -d "$lib" 2>/dev/null | grep -q 'NEEDED.*lib[at]san'; } ||
+    { command -v nm >/dev/null 2>&1 &&
+        nm -D --undefined-only "$lib" 2>/dev/null | grep -q ' __[at]san_'; }; then
     echo "dropin_programs: $lib is built with a sanitizer: skipped"
     exit 77
 fi

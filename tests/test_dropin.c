@@ -762,7 +762,15 @@ int main(int argc, char **argv)
         return run_parts(argc - 2, argv + 2);
     }
 
+    /* gcc marks sanitizer builds with __SANITIZE_*__, clang with __has_feature. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+#ifdef SANITIZER_BUILD
     /* The sanitizer's runtime must be the process's malloc, and the library
      * under test is built with it too. */
     printf("test_dropin: sanitizer build: skipped\n");
