@@ -24,6 +24,11 @@ void *huge_alloc(size_t size, size_t alignment)
     size_t offset = gl_align_up(header_room(), alignment);
     if (size > GL_MAX_REQUEST || alignment > GL_MAX_REQUEST)
         return NULL;
+    /* A zero-byte request still gets a mapped, writable block: with a large
+     * alignment the payload sits at the end of the header's room, and
+     * nothing would be mapped behind it (found by fuzz/fuzz_ops). */
+    if (size < GL_QUANTUM)
+        size = GL_QUANTUM;
     size_t mapped = gl_align_up(offset + size, page);
     /* Mapping from a segment boundary makes the payload's segment number
      * this mapping's alone: every other glweave mapping starts on a segment

@@ -816,6 +816,25 @@ START_TEST(aligned_alloc_every_power)
 }
 END_TEST
 
+/* Zero bytes at every alignment: a unique, writable, freeable block, which
+ * gl_realloc can grow (the fuzzer found a 4 MiB-aligned zero-byte block
+ * that was not mapped). */
+START_TEST(aligned_alloc_zero_bytes)
+{
+    for (size_t alignment = 16; alignment <= ((size_t)16 << 20); alignment *= 2) {
+        unsigned char *p = gl_aligned_alloc(alignment, 0);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % alignment, 0);
+        ck_assert_uint_ge(gl_usable_size(p), 1);
+        p[0] = 0x5a;
+        unsigned char *q = gl_realloc(p, 5968);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_uint_eq(q[0], 0x5a);
+        gl_free(q);
+    }
+}
+END_TEST
+
 START_TEST(aligned_alloc_live_together)
 {
     /* several live at once with a large alignment, all disjoint and intact */
@@ -1420,6 +1439,7 @@ static Suite *api_suite(void)
     tcase_add_checked_fixture(tc, install_crash_note, NULL);
     tcase_add_loop_test(tc, aligned_alloc_every_power, 0, 25);   /* 1 .. 16 MiB */
     tcase_add_test(tc, aligned_alloc_live_together);
+    tcase_add_test(tc, aligned_alloc_zero_bytes);
     tcase_add_test(tc, aligned_alloc_bad_alignment);
     tcase_add_test(tc, aligned_alloc_too_large);
     tcase_add_loop_test(tc, posix_memalign_every_power, 3, 25);  /* 8 .. 16 MiB */
