@@ -50,14 +50,59 @@ static void die(const char *what)
     abort();
 }
 
-/* Memory for the driver's own records, never from the allocator under test. */
+/* Memory for the driver's own records, never from the allocator under
+ * test.  Every mapping is listed, so that the report can unmap what is left
+ * before it reads the RSS after the workload, and say how much of the peak
+ * RSS was the driver's (driver_peak_kb). */
+#define MAX_MAPPINGS 4096
+static struct mapping {
+    void *address;
+    size_t bytes;
+} mappings[MAX_MAPPINGS];
+static size_t driver_bytes, driver_bytes_peak;
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void *bench_map(size_t bytes)
 {
+    bytes = (bytes + 4095) & ~(size_t)4095;
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         die("mmap failed for the driver's own records");
-    memset(p, 0, bytes); /* fault it in now, before the baseline RSS */
+    memset(p, 0, bytes); /* resident from the start, like any program's tables */
+    pthread_mutex_lock(&mappings_lock);
+    size_t i = 0;
+    while (i < MAX_MAPPINGS && mappings[i].address != NULL)
+        i++;
+    if (i == MAX_MAPPINGS)
+        die("too many driver mappings");
+    mappings[i].address = p;
+    mappings[i].bytes = bytes;
+    driver_bytes += bytes;
+    if (driver_bytes > driver_bytes_peak)
+        driver_bytes_peak = driver_bytes;
+    pthread_mutex_unlock(&mappings_lock);
     return p;
+}
+
+static void bench_unmap(void *p)
+{
+    pthread_mutex_lock(&mappings_lock);
+    for (size_t i = 0; i < MAX_MAPPINGS; i++) {
+        if (mappings[i].address == p) {
+            munmap(p, mappings[i].bytes);
+            driver_bytes -= mappings[i].bytes;
+            mappings[i].address = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mappings_lock);
+}
+
+static void bench_unmap_all(void)
+{
+    for (size_t i = 0; i < MAX_MAPPINGS; i++)
+        if (mappings[i].address != NULL)
+            bench_unmap(mappings[i].address);
 }
 
 /* A field of /proc/self/status in KiB ("VmRSS", "VmHWM"), or -1. */
@@ -104,13 +149,15 @@ struct size_table {
     size_t lo, hi;
 };
 
-static void size_table_fill(struct size_table *t, size_t lo, size_t hi, uint64_t seed)
+static struct size_table *size_table_new(size_t lo, size_t hi, uint64_t seed)
 {
+    struct size_table *t = bench_map(sizeof *t);
     uint64_t state = seed | 1;
     t->lo = lo;
     t->hi = hi;
     for (unsigned i = 0; i < SIZE_TABLE; i++)
         t->size[i] = (uint32_t)(lo + rng_below(&state, hi - lo + 1));
+    return t;
 }
 
 /* ---- blocks --------------------------------------------------------------- */
@@ -159,14 +206,15 @@ static void report(const char *workload, long n, const struct result *r)
 {
     struct bench_alloc_stats end;
     bench_alloc_stats(&end);
+    bench_unmap_all();
     long rss_end = status_kb("VmRSS");
     long rss_peak = status_kb("VmHWM");
     printf("BENCH workload=%s n=%ld threads=%d api=%s malloc_lib=%s unit=%s"
            " ops=%.0f seconds=%.6f rate=%.1f live_peak_bytes=%zu"
-           " rss_base_kb=%ld rss_peak_kb=%ld rss_end_kb=%ld",
+           " rss_base_kb=%ld rss_peak_kb=%ld rss_end_kb=%ld driver_peak_kb=%zu",
            workload, n, opt_threads, BENCH_API, bench_alloc_name(), r->unit,
            r->ops, r->seconds, r->seconds > 0 ? r->ops / r->seconds : 0.0,
-           r->live_peak, rss_base_kb, rss_peak, rss_end);
+           r->live_peak, rss_base_kb, rss_peak, rss_end, driver_bytes_peak / 1024);
     if (end.valid && r->loaded.valid)
         printf(" gl_allocated_peak=%zu gl_mapped_peak=%zu gl_allocated_end=%zu"
                " gl_mapped_end=%zu gl_cached_end=%zu gl_resident_end=%zu gl_dirty_end=%zu",
@@ -181,13 +229,12 @@ static void report(const char *workload, long n, const struct result *r)
 /* Alloc-free pairs of 8..64 bytes. */
 static void run_pairs(struct result *r)
 {
-    static struct size_table sizes;
-    size_table_fill(&sizes, 8, 64, 11);
+    struct size_table *sizes = size_table_new(8, 64, 11);
     double start = now(), t;
     unsigned long pairs = 0;
     do {
         for (unsigned i = 0; i < 4096; i++) {
-            void *p = block_new(sizes.size[(pairs + i) & (SIZE_TABLE - 1)]);
+            void *p = block_new(sizes->size[(pairs + i) & (SIZE_TABLE - 1)]);
             block_free(p, 8, 64);
         }
         pairs += 4096;
@@ -202,15 +249,14 @@ static void run_pairs(struct result *r)
  * allocation order. */
 static void run_batch(struct result *r, long n)
 {
-    static struct size_table sizes;
-    size_table_fill(&sizes, 8, 64, 12);
+    struct size_table *sizes = size_table_new(8, 64, 12);
     void **block = bench_map((size_t)n * sizeof *block);
     double start = now(), t;
     unsigned long rounds = 0, k = 0;
     size_t live = 0;
     do {
         for (long i = 0; i < n; i++) {
-            size_t size = sizes.size[k++ & (SIZE_TABLE - 1)];
+            size_t size = sizes->size[k++ & (SIZE_TABLE - 1)];
             block[i] = block_new(size);
             live += size;
         }
@@ -230,14 +276,13 @@ static void run_batch(struct result *r, long n)
  * new block of a random size in its place.  The fill is not timed. */
 static void run_replace(struct result *r, long n, size_t lo, size_t hi)
 {
-    static struct size_table sizes;
-    size_table_fill(&sizes, lo, hi, 13);
+    struct size_table *sizes = size_table_new(lo, hi, 13);
     void **block = bench_map((size_t)n * sizeof *block);
     uint64_t rng = 0x9E3779B97F4A7C15ULL;
     unsigned long k = 0;
     size_t live = 0;
     for (long i = 0; i < n; i++) {
-        size_t size = sizes.size[k++ & (SIZE_TABLE - 1)];
+        size_t size = sizes->size[k++ & (SIZE_TABLE - 1)];
         block[i] = block_new(size);
         live += size;
     }
@@ -247,7 +292,7 @@ static void run_replace(struct result *r, long n, size_t lo, size_t hi)
     do {
         for (unsigned i = 0; i < 1024; i++) {
             size_t at = rng_below(&rng, (size_t)n);
-            size_t size = sizes.size[k++ & (SIZE_TABLE - 1)];
+            size_t size = sizes->size[k++ & (SIZE_TABLE - 1)];
             live -= block_free(block[at], lo, hi);
             block[at] = block_new(size);
             live += size;
@@ -315,16 +360,15 @@ static void run_realloc(struct result *r, long max)
  * allocated, then everything freed.  Not time-budgeted: one pass. */
 static void run_frag(struct result *r, long n, size_t lo, size_t hi)
 {
-    static struct size_table small, big;
     size_t big_lo = lo + lo / 4 + 16, big_hi = 4 * hi;
-    size_table_fill(&small, lo, hi, 14);
-    size_table_fill(&big, big_lo, big_hi, 15);
+    struct size_table *small = size_table_new(lo, hi, 14);
+    struct size_table *big = size_table_new(big_lo, big_hi, 15);
     void **block = bench_map((size_t)n * sizeof *block);
     void **more = bench_map((size_t)(n / 2 + 1) * sizeof *more);
     size_t live = 0;
     double start = now();
     for (long i = 0; i < n; i++) {
-        size_t size = small.size[i & (SIZE_TABLE - 1)];
+        size_t size = small->size[i & (SIZE_TABLE - 1)];
         block[i] = block_new(size);
         memset((char *)block[i] + sizeof(size_t), 0x5A, size - sizeof(size_t));
         live += size;
@@ -335,7 +379,7 @@ static void run_frag(struct result *r, long n, size_t lo, size_t hi)
         block[i] = NULL;
     }
     for (long i = 0; i < n / 2; i++) {
-        size_t size = big.size[i & (SIZE_TABLE - 1)];
+        size_t size = big->size[i & (SIZE_TABLE - 1)];
         more[i] = block_new(size);
         memset((char *)more[i] + sizeof(size_t), 0xA5, size - sizeof(size_t));
         live += size;
@@ -431,7 +475,7 @@ static void run_workers(struct result *r, void *(*body)(void *))
 }
 
 /* churn: every thread replaces random blocks among its own live set. */
-static struct size_table churn_sizes;
+static struct size_table *churn_sizes;
 static long churn_live;
 
 static void *churn_body(void *arg)
@@ -443,7 +487,7 @@ static void *churn_body(void *arg)
     double ops = 0;
     int64_t live = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t size = churn_sizes.size[k++ & (SIZE_TABLE - 1)];
+        size_t size = churn_sizes->size[k++ & (SIZE_TABLE - 1)];
         block[i] = block_new(size);
         live += (int64_t)size;
     }
@@ -453,8 +497,8 @@ static void *churn_body(void *arg)
         int64_t delta = 0;
         for (unsigned i = 0; i < 256; i++) {
             size_t at = rng_below(&w->rng, n);
-            size_t size = churn_sizes.size[k++ & (SIZE_TABLE - 1)];
-            delta -= (int64_t)block_free(block[at], churn_sizes.lo, churn_sizes.hi);
+            size_t size = churn_sizes->size[k++ & (SIZE_TABLE - 1)];
+            delta -= (int64_t)block_free(block[at], churn_sizes->lo, churn_sizes->hi);
             block[at] = block_new(size);
             delta += (int64_t)size;
         }
@@ -463,9 +507,9 @@ static void *churn_body(void *arg)
     }
     worker_stop(w, ops);
     for (size_t i = 0; i < n; i++)
-        block_free(block[i], churn_sizes.lo, churn_sizes.hi);
+        block_free(block[i], churn_sizes->lo, churn_sizes->hi);
     live_add(w, -w->live);
-    munmap(block, n * sizeof *block);
+    bench_unmap(block);
     return NULL;
 }
 
@@ -482,7 +526,7 @@ struct pc_ring {
     _Alignas(CACHE_LINE) void *slot[PC_SLOTS][PC_BATCH];
 };
 static struct pc_ring *pc_rings;
-static struct size_table pc_sizes;
+static struct size_table *pc_sizes;
 
 static void *prodcons_body(void *arg)
 {
@@ -506,7 +550,7 @@ static void *prodcons_body(void *arg)
                 void **batch = out->slot[tail % PC_SLOTS];
                 int64_t bytes = 0;
                 for (unsigned i = 0; i < PC_BATCH; i++) {
-                    size_t size = pc_sizes.size[k++ & (SIZE_TABLE - 1)];
+                    size_t size = pc_sizes->size[k++ & (SIZE_TABLE - 1)];
                     batch[i] = block_new(size);
                     bytes += (int64_t)size;
                 }
@@ -522,7 +566,7 @@ static void *prodcons_body(void *arg)
             void **batch = in->slot[head % PC_SLOTS];
             int64_t bytes = 0;
             for (unsigned i = 0; i < PC_BATCH; i++)
-                bytes += (int64_t)block_free(batch[i], pc_sizes.lo, pc_sizes.hi);
+                bytes += (int64_t)block_free(batch[i], pc_sizes->lo, pc_sizes->hi);
             live_add(w, -bytes);
             __atomic_store_n(&in->head, head + 1, __ATOMIC_RELEASE);
             if (producing)
@@ -547,7 +591,7 @@ struct server_lock {
 static struct server_lock *server_locks;
 static void **server_pool;
 static long server_slots;
-static struct size_table server_sizes;
+static struct size_table *server_sizes;
 
 static void *server_body(void *arg)
 {
@@ -556,7 +600,7 @@ static void *server_body(void *arg)
     double ops = 0;
     int64_t live = 0;
     for (long s = w->id; s < server_slots; s += opt_threads) {
-        size_t size = server_sizes.size[k++ & (SIZE_TABLE - 1)];
+        size_t size = server_sizes->size[k++ & (SIZE_TABLE - 1)];
         server_pool[s] = block_new(size);
         live += (int64_t)size;
     }
@@ -565,7 +609,7 @@ static void *server_body(void *arg)
     while (!stopped()) {
         int64_t delta = 0;
         for (unsigned i = 0; i < 256; i++) {
-            size_t size = server_sizes.size[k++ & (SIZE_TABLE - 1)];
+            size_t size = server_sizes->size[k++ & (SIZE_TABLE - 1)];
             void *fresh = block_new(size);
             size_t at = rng_below(&w->rng, (size_t)server_slots);
             pthread_mutex_t *lock = &server_locks[at % SERVER_STRIPES].mutex;
@@ -574,7 +618,7 @@ static void *server_body(void *arg)
             server_pool[at] = fresh;
             pthread_mutex_unlock(lock);
             delta += (int64_t)size;
-            delta -= (int64_t)block_free(old, server_sizes.lo, server_sizes.hi);
+            delta -= (int64_t)block_free(old, server_sizes->lo, server_sizes->hi);
         }
         live_add(w, delta);
         ops += 512;
@@ -591,6 +635,16 @@ static void *server_body(void *arg)
 #define HOT_WRITES 1000
 static void **falseshare_handed;
 
+/* The hot loop is a few bytes of code whose speed depends on where it
+ * sits (a loop that straddles a 32- or 64-byte boundary ran at half speed
+ * in one build of the driver and not the other).  A function of its own,
+ * aligned, puts it at the same place in both builds. */
+__attribute__((noinline, aligned(64))) static void hot_writes(volatile size_t *p)
+{
+    for (unsigned i = 0; i < HOT_WRITES; i++)
+        *p += 1;
+}
+
 static void *falseshare_body(void *arg)
 {
     struct worker *w = arg;
@@ -599,8 +653,7 @@ static void *falseshare_body(void *arg)
     block_free(falseshare_handed[w->id], 8, 8);
     while (!stopped()) {
         volatile size_t *p = block_new(8);
-        for (unsigned i = 0; i < HOT_WRITES; i++)
-            *p += 1;
+        hot_writes(p);
         *p = 8;
         block_free((void *)p, 8, 8);
         ops += HOT_WRITES;
@@ -617,7 +670,7 @@ struct tc_thread {
     _Alignas(CACHE_LINE) uint64_t seed;
     void *left[TC_BLOCKS / 2];
 };
-static struct size_table tc_sizes;
+static struct size_table *tc_sizes;
 
 static void *tc_body(void *arg)
 {
@@ -625,9 +678,9 @@ static void *tc_body(void *arg)
     void *block[TC_BLOCKS];
     unsigned long k = t->seed;
     for (unsigned i = 0; i < TC_BLOCKS; i++)
-        block[i] = block_new(tc_sizes.size[k++ & (SIZE_TABLE - 1)]);
+        block[i] = block_new(tc_sizes->size[k++ & (SIZE_TABLE - 1)]);
     for (unsigned i = 0; i < TC_BLOCKS; i += 2)
-        block_free(block[i], tc_sizes.lo, tc_sizes.hi);
+        block_free(block[i], tc_sizes->lo, tc_sizes->hi);
     for (unsigned i = 1; i < TC_BLOCKS; i += 2)
         t->left[i / 2] = block[i];
     return NULL;
@@ -635,7 +688,7 @@ static void *tc_body(void *arg)
 
 static void run_threadchurn(struct result *r)
 {
-    size_table_fill(&tc_sizes, 16, 512, 16);
+    tc_sizes = size_table_new(16, 512, 16);
     struct tc_thread *t = bench_map((size_t)opt_threads * sizeof *t);
     pthread_t *thread = bench_map((size_t)opt_threads * sizeof *thread);
     double start = now(), end;
@@ -649,7 +702,7 @@ static void run_threadchurn(struct result *r)
         for (int i = 0; i < opt_threads; i++) {
             pthread_join(thread[i], NULL);
             for (unsigned j = 0; j < TC_BLOCKS / 2; j++)
-                block_free(t[i].left[j], tc_sizes.lo, tc_sizes.hi);
+                block_free(t[i].left[j], tc_sizes->lo, tc_sizes->hi);
         }
         rounds++;
         if (rounds == 1)
@@ -657,7 +710,7 @@ static void run_threadchurn(struct result *r)
     } while ((end = now()) - start < opt_seconds);
     r->ops = (double)rounds * opt_threads; /* threads, each 64 mallocs and 64 frees */
     r->seconds = end - start;
-    r->live_peak = (size_t)opt_threads * TC_BLOCKS * tc_sizes.hi; /* bound */
+    r->live_peak = (size_t)opt_threads * TC_BLOCKS * tc_sizes->hi; /* bound */
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -736,27 +789,27 @@ int main(int argc, char **argv)
     } else if (strcmp(w, "churn") == 0) {
         n = churn_live = default_n(1000);
         if (n < 1) usage();
-        size_table_fill(&churn_sizes, 8, 512, 17);
+        churn_sizes = size_table_new(8, 512, 17);
         run_workers(&r, churn_body);
     } else if (strcmp(w, "prodcons") == 0) {
         if (opt_threads < 2) {
             fprintf(stderr, "bench: prodcons needs at least 2 threads\n");
             return 2;
         }
-        size_table_fill(&pc_sizes, 16, 256, 18);
+        pc_sizes = size_table_new(16, 256, 18);
         pc_rings = bench_map((size_t)opt_threads * sizeof *pc_rings);
         run_workers(&r, prodcons_body);
     } else if (strcmp(w, "server") == 0) {
         n = server_slots = default_n(10000);
         if (n < 1) usage();
-        size_table_fill(&server_sizes, 16, 2048, 19);
+        server_sizes = size_table_new(16, 2048, 19);
         server_pool = bench_map((size_t)n * sizeof *server_pool);
         server_locks = bench_map(SERVER_STRIPES * sizeof *server_locks);
         for (unsigned i = 0; i < SERVER_STRIPES; i++)
             pthread_mutex_init(&server_locks[i].mutex, NULL);
         run_workers(&r, server_body);
         for (long s = 0; s < n; s++)
-            block_free(server_pool[s], server_sizes.lo, server_sizes.hi);
+            block_free(server_pool[s], server_sizes->lo, server_sizes->hi);
     } else if (strcmp(w, "falseshare") == 0) {
         r.unit = "writes/s";
         falseshare_handed = bench_map((size_t)opt_threads * sizeof *falseshare_handed);

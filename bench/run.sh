@@ -118,7 +118,7 @@ fi
 mkdir -p "$out/logs"
 rm -f "$out"/logs/*.log
 runs_csv=$out/runs.csv
-fields=(unit ops seconds rate live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb
+fields=(unit ops seconds rate live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb driver_peak_kb
   gl_allocated_peak gl_mapped_peak gl_allocated_end gl_mapped_end gl_cached_end
   gl_resident_end gl_dirty_end malloc_lib)
 header="rep,allocator,workload,n,threads,status"

@@ -36,12 +36,12 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
   unit[key] = ($col["unit"] != "") ? $col["unit"] : unit[key]
   runs[g]++
   if ($col["status"] != "ok") { bad[g] = bad[g] " " $col["status"]; next }
-  split("rate live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb gl_allocated_peak gl_mapped_peak gl_mapped_end gl_resident_end gl_dirty_end", m, " ")
+  split("rate live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb driver_peak_kb gl_allocated_peak gl_mapped_peak gl_mapped_end gl_resident_end gl_dirty_end", m, " ")
   for (i = 1; i in m; i++) if ($col[m[i]] != "") val[g, m[i]] = val[g, m[i]] " " $col[m[i]]
 }
 END {
   na = split(order, alloc, " ")
-  print "workload,n,threads,allocator,runs,failed,unit,rate_median,ratio_to_glweave,live_peak_bytes,rss_base_kb,rss_peak_kb,rss_end_kb,gl_allocated_peak,gl_mapped_peak,gl_mapped_end,gl_resident_end,gl_dirty_end"
+  print "workload,n,threads,allocator,runs,failed,unit,rate_median,ratio_to_glweave,live_peak_bytes,rss_base_kb,rss_peak_kb,rss_end_kb,driver_peak_kb,gl_allocated_peak,gl_mapped_peak,gl_mapped_end,gl_resident_end,gl_dirty_end"
   for (k = 1; k <= nkeys; k++) {
     key = keys[k]
     base = median(val[key, "glweave", "rate"])
@@ -51,14 +51,14 @@ END {
       r = median(val[g, "rate"])
       ratio = (r != "" && base != "" && base > 0) ? sprintf("%.3f", r / base) : ""
       med[g] = r; rat[g] = ratio
-      for (f = 1; f <= 9; f++) {
-        split("live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb gl_allocated_peak gl_mapped_peak gl_mapped_end gl_resident_end gl_dirty_end", m, " ")
+      for (f = 1; f <= 10; f++) {
+        split("live_peak_bytes rss_base_kb rss_peak_kb rss_end_kb driver_peak_kb gl_allocated_peak gl_mapped_peak gl_mapped_end gl_resident_end gl_dirty_end", m, " ")
         mm[g, m[f]] = median(val[g, m[f]])
       }
       split(key, part, SUBSEP)
       nfail = split(bad[g], dummy, " ")
       print part[1], part[2], part[3], alloc[a], runs[g], nfail, unit[key], r, ratio, \
-        mm[g, "live_peak_bytes"], mm[g, "rss_base_kb"], mm[g, "rss_peak_kb"], mm[g, "rss_end_kb"], \
+        mm[g, "live_peak_bytes"], mm[g, "rss_base_kb"], mm[g, "rss_peak_kb"], mm[g, "rss_end_kb"], mm[g, "driver_peak_kb"], \
         mm[g, "gl_allocated_peak"], mm[g, "gl_mapped_peak"], mm[g, "gl_mapped_end"], \
         mm[g, "gl_resident_end"], mm[g, "gl_dirty_end"]
     }
@@ -88,13 +88,14 @@ END {
   printf "\n## Memory\n\n" > md
   printf "Median MiB: live = most bytes the workload held at once (requested sizes); " > md
   printf "peak = VmHWM; end = VmRSS after the workload freed everything " > md
-  printf "(the process starts at about the base RSS shown for glweave).  " > md
+  printf "(the process starts at about the base RSS shown for glweave; the peak includes the driver's own arrays, " > md
+  printf "shown as driver, which it unmaps before reading the end).  " > md
   printf "glweave columns: gl_stats_get() allocated and mapped near the peak; mapped, resident and dirty at the end, " > md
   printf "read right after the last free (no gl_trim, no wait for decay).  " > md
   printf "Thread workloads sample the live bytes every millisecond; for threadchurn live is an upper bound.\n\n" > md
   line = "| workload | live |"; sep = "| --- | ---: |"
   for (a = 1; a <= na; a++) { line = line " " alloc[a] " peak / end |"; sep = sep " ---: |" }
-  line = line " glweave base | gl allocated / mapped (peak) | gl mapped / resident / dirty (end) |"; sep = sep " ---: | ---: | ---: |"
+  line = line " base | driver | gl allocated / mapped (peak) | gl mapped / resident / dirty (end) |"; sep = sep " ---: | ---: | ---: | ---: |"
   print line > md; print sep > md
   for (k = 1; k <= nkeys; k++) {
     key = keys[k]; split(key, part, SUBSEP)
@@ -106,7 +107,7 @@ END {
       cell = (mm[g, "rss_peak_kb"] == "") ? "—" : mib(mm[g, "rss_peak_kb"]) " / " mib(mm[g, "rss_end_kb"])
       line = line " " cell " |"
     }
-    line = line " " mib(mm[gw, "rss_base_kb"]) " | " mibb(mm[gw, "gl_allocated_peak"]) " / " mibb(mm[gw, "gl_mapped_peak"]) \
+    line = line " " mib(mm[gw, "rss_base_kb"]) " | " mib(mm[gw, "driver_peak_kb"]) " | " mibb(mm[gw, "gl_allocated_peak"]) " / " mibb(mm[gw, "gl_mapped_peak"]) \
       " | " mibb(mm[gw, "gl_mapped_end"]) " / " mibb(mm[gw, "gl_resident_end"]) " / " mibb(mm[gw, "gl_dirty_end"]) " |"
     print line > md
   }
