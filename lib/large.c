@@ -130,6 +130,16 @@ static bool is_purged(const struct block_header *block)
     return (block->size_flags & FLAG_PURGED) != 0;
 }
 
+static void unlink_segment(struct large_heap *heap, struct segment_header *segment)
+{
+    if (segment->prev)
+        segment->prev->next = segment->next;
+    else
+        heap->segments = segment->next;
+    if (segment->next)
+        segment->next->prev = segment->prev;
+}
+
 static bool add_segment(struct large_heap *heap, struct arena *arena)
 {
     struct segment_header *segment = segment_create(SEGMENT_LARGE, arena, 0);
@@ -271,12 +281,7 @@ bool large_free(struct large_heap *heap, void *ptr, struct segment_header **rele
     if (spans_segment(block, size)) {
         if (heap->empty_segments >= 1) {
             struct segment_header *segment = segment_of(block);
-            if (segment->prev)
-                segment->prev->next = segment->next;
-            else
-                heap->segments = segment->next;
-            if (segment->next)
-                segment->next->prev = segment->prev;
+            unlink_segment(heap, segment);
             *release = segment;
             return true;
         }
@@ -358,12 +363,7 @@ struct segment_header *large_take_empty_segment(struct large_heap *heap)
         if (!(first->size_flags & FLAG_IN_USE) && spans_segment(first, block_size(first))) {
             forget_free(heap, first);
             heap->empty_segments--;
-            if (segment->prev)
-                segment->prev->next = segment->next;
-            else
-                heap->segments = segment->next;
-            if (segment->next)
-                segment->next->prev = segment->prev;
+            unlink_segment(heap, segment);
             return segment;
         }
     }
