@@ -158,13 +158,11 @@ GL_EXPORT void *gl_calloc(size_t nmemb, size_t size)
     return p;
 }
 
-static bool same_home(const void *ptr, size_t old_usable, size_t size)
+/* A small block whose class also fits the new size stays where it is. */
+static bool same_home(const void *ptr, size_t size)
 {
     unsigned bin = registry_fast_bin(ptr);
-    if (bin != 0)
-        return size <= GL_SMALL_MAX && size_class_bin(size) == bin;
-    (void)old_usable;
-    return false;
+    return bin != 0 && size <= GL_SMALL_MAX && size_class_bin(size) == bin;
 }
 
 static bool resize_in_place(void *ptr, size_t size)
@@ -195,7 +193,7 @@ GL_EXPORT void *gl_realloc(void *ptr, size_t size)
         return NULL; /* invalid pointer, reported */
     if (size > GL_MAX_REQUEST)
         return out_of_memory();
-    if (same_home(ptr, old_usable, size) || resize_in_place(ptr, size))
+    if (same_home(ptr, size) || resize_in_place(ptr, size))
         return ptr;
     void *fresh = gl_malloc(size);
     if (fresh == NULL)

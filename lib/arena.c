@@ -471,19 +471,6 @@ void arena_read_counters(unsigned index, struct arena_counters *out)
     arena_unlock(arena);
 }
 
-void arena_totals(size_t *small_out, size_t *large_allocated)
-{
-    size_t small = 0, large = 0;
-    for (unsigned i = 0; i < arenas_count; i++) {
-        arena_lock(arenas[i]);
-        small += arenas[i]->small_out_bytes;
-        large += arenas[i]->large.allocated;
-        arena_unlock(arenas[i]);
-    }
-    *small_out = small;
-    *large_allocated = large;
-}
-
 void arena_fork_prepare(void)
 {
     for (unsigned i = 0; i < arenas_count; i++)

@@ -65,8 +65,6 @@ struct arena_counters {
 };
 GL_HIDDEN void arena_read_counters(unsigned index, struct arena_counters *out);
 
-/* Statistics, summed over arenas. */
-GL_HIDDEN void arena_totals(size_t *small_out, size_t *large_allocated);
 
 GL_HIDDEN void arena_fork_prepare(void);
 GL_HIDDEN void arena_fork_parent(void);
