@@ -8,6 +8,7 @@
 #include "arena.h"
 #include "base.h"
 #include "error.h"
+#include "freelist.h"
 #include "options.h"
 #include "os.h"
 #include "segment.h"
@@ -296,6 +297,25 @@ static inline bool is_out(struct segment_header *segment, size_t index)
     return (*out_word(segment, index, &bit) & bit) != 0;
 }
 
+/* The block after block on its slab's free list (NULL after the last).  A
+ * link that leads outside the slab, or off a block boundary, was written by
+ * the program after it freed block: reported, and the rest of the list is
+ * abandoned (report-and-leak mode). */
+static void *next_in_slab(struct slab *slab, void *block, size_t block_size, unsigned bin_index)
+{
+    uintptr_t next = freelist_decode(freelist_load_link(block));
+    if (next == FREELIST_END)
+        return NULL;
+    uintptr_t first = (uintptr_t)slab->first_block;
+    if (next >= first && next < first + (size_t)slab->capacity * block_size
+        && (next - first) % block_size == 0)
+        return (void *)next;
+    error_report_corruption("malloc", "corrupted free list (write after free or overflow)",
+                            size_class_block_size[bin_index], next);
+    slab->free_count = 1; /* the block being taken is the last one left */
+    return NULL;
+}
+
 unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want, void **list)
 {
     size_t block_size = size_class_block_size[bin_index];
@@ -314,7 +334,7 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
             void *block;
             if (slab->free_count > 0) {
                 block = slab->free_list;
-                slab->free_list = *(void **)block;
+                slab->free_list = next_in_slab(slab, block, block_size, bin_index);
                 slab->free_count--;
             } else {
                 block = slab->first_block + (size_t)(slab->capacity - slab->never_used) * block_size;
@@ -325,7 +345,7 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
             mark_out(segment, slab_index * segment->blocks_per_slab + within, true);
             if (slab->in_use++ == 0)
                 segment->slabs_in_use++;
-            *(void **)block = head;
+            freelist_store_link(block, freelist_encode(head ? head : (void *)FREELIST_END));
             head = block;
             taken++;
         }
@@ -354,7 +374,7 @@ static void return_one(struct arena *arena, struct segment_header *segment, void
         return;
     }
     mark_out(segment, index, false);
-    *(void **)block = slab->free_list;
+    freelist_store_link(block, freelist_encode(slab->free_list ? slab->free_list : (void *)FREELIST_END));
     slab->free_list = block;
     slab->free_count++;
     if (--slab->in_use == 0) {

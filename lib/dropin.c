@@ -94,14 +94,14 @@ __attribute__((constructor(101))) static void dropin_load(void)
     dl_iterate_phdr(find_loader_text, NULL);
 }
 
-/* The loader's calls, without the thread cache; the saved pointer may be a
- * cache, or a sentinel (a thread not yet set up, or exiting). */
+/* The loader's calls, without the thread cache (which may be a real cache,
+ * or none: a thread not yet set up, or exiting). */
 #define WITHOUT_THREAD_CACHE(statement)                                       \
     do {                                                                      \
-        struct thread_cache *saved_cache = tcache_current;                    \
-        tcache_current = &tcache_bootstrap;                                   \
+        struct tcache_suspended saved;                                        \
+        tcache_suspend(&saved);                                               \
         statement;                                                            \
-        tcache_current = saved_cache;                                         \
+        tcache_resume(&saved);                                                \
     } while (0)
 
 static GL_NOINLINE void *loader_malloc(size_t size)

@@ -68,6 +68,45 @@ void error_report_pointer(const char *call, const char *reason, const void *ptr)
         abort();
 }
 
+static size_t format_decimal(char *out, size_t value)
+{
+    char reversed[24];
+    size_t n = 0;
+    do {
+        reversed[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (size_t i = 0; i < n; i++)
+        out[i] = reversed[n - 1 - i];
+    return n;
+}
+
+static size_t append(char *line, size_t n, const char *text)
+{
+    size_t len = strlen(text);
+    if (len > 100)
+        len = 100;
+    memcpy(line + n, text, len);
+    return n + len;
+}
+
+void error_report_corruption(const char *call, const char *what, size_t block_size, uintptr_t value)
+{
+    char line[320];
+    size_t n = append(line, 0, "glweave: ");
+    n = append(line, n, call);
+    n = append(line, n, "(): ");
+    n = append(line, n, what);
+    n = append(line, n, ": a link of the ");
+    n += format_decimal(line + n, block_size);
+    n = append(line, n, "-byte blocks decodes to ");
+    n += format_hex(line + n, value);
+    line[n++] = '\n';
+    write_all(line, n);
+    if (error_abort_on_misuse)
+        abort();
+}
+
 void error_fatal(const char *what)
 {
     write_all("glweave: fatal: ", 16);

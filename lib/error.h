@@ -12,6 +12,9 @@ GL_HIDDEN extern bool error_abort_on_misuse;
  * parenthesis only when reason is not NULL), then aborts unless
  * error_abort_on_misuse is false.  Async-signal-safe: write(2) only. */
 GL_HIDDEN void error_report_pointer(const char *call, const char *reason, const void *ptr);
+/* A free list's link does not lead to a block of its class (value is what
+ * it decodes to).  Aborts unless abort_on_error=0. */
+GL_HIDDEN void error_report_corruption(const char *call, const char *what, size_t block_size, uintptr_t value);
 /* An internal invariant failed: reports and always aborts. */
 GL_HIDDEN __attribute__((noreturn)) void error_fatal(const char *what);
 

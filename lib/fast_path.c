@@ -1,5 +1,6 @@
 /* fast_path.c -- the portable C hit paths of gl_malloc and gl_free: read
- * the thread's cache, find the bin, pop or push, return.  No lock, no
+ * the thread's cache, find the bin, pop or push (links encoded, see
+ * freelist.h), return.  No lock, no
  * atomic read-modify-write, no call on a hit; every miss goes to the slow
  * path in api.c with the argument untouched.  The x86_64 assembly twin in
  * lib/x86_64/ must behave exactly like this file.
@@ -11,6 +12,7 @@
 #include "registry.h"
 #include "size_class.h"
 #include "tcache.h"
+#include "vg.h"
 
 /* GLWEAVE_FORCE_C_FAST_PATH builds the C twin even where the assembly
  * exists (the instruction-count benchmark compares the two). */
@@ -18,18 +20,21 @@
 
 GL_EXPORT void *gl_malloc(size_t size)
 {
-    struct thread_cache *cache = tcache_current;
     if (GL_LIKELY(size <= GL_SMALL_MAX)) {
         unsigned bin = size_class_bin_of_size[size];
-        void *block = cache->heads[bin];
-        if (GL_LIKELY(block != NULL)) {
-            cache->heads[bin] = *(void **)block;
-            /* room is read by statistics on other threads: relaxed atomic
-             * accesses, which compile to plain moves. */
-            __atomic_store_n(&cache->room[bin],
-                             __atomic_load_n(&cache->room[bin], __ATOMIC_RELAXED) + 1,
-                             __ATOMIC_RELAXED);
-            return block;
+        /* An empty bin, a thread without a cache yet and a broken link all
+         * decode to an address at or above the limit. */
+        uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
+        if (GL_LIKELY(block < freelist_limit)) {
+            tcache_hot.heads[bin] = freelist_load_link((void *)block);
+            /* rooms and hits are read by statistics on other threads:
+             * relaxed atomic accesses, which compile to plain moves. */
+            __atomic_store_n(&tcache_hot.rooms[bin],
+                             __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&tcache_hot.hits[bin],
+                             __atomic_load_n(&tcache_hot.hits[bin], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+            vg_block_allocated((void *)block, size_class_block_size[bin], false);
+            return (void *)block;
         }
     }
     return api_malloc_slow(size);
@@ -37,15 +42,15 @@ GL_EXPORT void *gl_malloc(size_t size)
 
 GL_EXPORT void gl_free(void *ptr)
 {
-    struct thread_cache *cache = tcache_current;
-    /* A pointer outside small segments maps to bin 0, whose room is never
-     * positive: one test covers "not small" and "bin full". */
+    /* A pointer outside small segments maps to bin 0, whose room is always
+     * 0: one test covers "not small" and "bin full". */
     unsigned bin = registry_fast_bin(ptr);
-    int32_t room = __atomic_load_n(&cache->room[bin], __ATOMIC_RELAXED);
+    int32_t room = __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED);
     if (GL_LIKELY(room > 0)) {
-        *(void **)ptr = cache->heads[bin];
-        cache->heads[bin] = ptr;
-        __atomic_store_n(&cache->room[bin], room - 1, __ATOMIC_RELAXED);
+        vg_block_freed(ptr);
+        freelist_store_link(ptr, tcache_hot.heads[bin]);
+        tcache_hot.heads[bin] = freelist_encode(ptr);
+        __atomic_store_n(&tcache_hot.rooms[bin], room - 1, __ATOMIC_RELAXED);
         return;
     }
     api_free_slow(ptr);

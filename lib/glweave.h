@@ -129,6 +129,7 @@ struct gl_class_stats {
     size_t blocks_in_use;       /* held by the program */
     size_t blocks_cached;       /* held in thread caches */
     size_t slabs;               /* slabs started for the class */
+    size_t cache_hits;          /* allocations served by a thread cache */
     size_t cache_misses;        /* thread-cache refills from an arena */
     size_t cache_flushes;       /* thread-cache overflows returned to an arena */
 };

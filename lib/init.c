@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "init.h"
+#include "freelist.h"
 #include "arena.h"
 #include "base.h"
 #include "error.h"
@@ -85,6 +86,7 @@ bool init_slow(void)
         error_abort_on_misuse = options.abort_on_error;
         size_class_init();
         large_set_secret(process_secret());
+        freelist_set_key(process_secret());
         unsigned arenas = options.arenas ? options.arenas : os_cpu_count();
         if (arena_init_all(arenas) && tcache_init(options.tcache_bytes))
             __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
@@ -107,9 +109,15 @@ __attribute__((constructor)) static void glweave_load(void)
     init_ensure();
 }
 
-/* stats_on_exit=1: the report at exit (or when the library is unloaded). */
+/* At exit (or when the library is unloaded): the exiting thread's cache
+ * goes home, which checks every block in it, so that a double free or a
+ * free of an interior pointer still sitting in the cache is reported
+ * rather than lost with the process; then the report of stats_on_exit=1. */
 __attribute__((destructor)) static void glweave_unload(void)
 {
-    if (init_state == 2 && options.stats_on_exit)
+    if (init_state != 2)
+        return;
+    tcache_flush_current();
+    if (options.stats_on_exit)
         gl_stats_print(STDERR_FILENO);
 }

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "segment.h"
+#include "freelist.h"
 #include "os.h"
 #include "registry.h"
 #include "size_class.h"
@@ -53,6 +54,8 @@ struct segment_header *segment_create(enum segment_kind kind, struct arena *aren
         os_unmap(segment, GL_SEGMENT_SIZE);
         return NULL;
     }
+    if (kind == SEGMENT_SMALL)
+        freelist_raise_limit((uintptr_t)segment + GL_SEGMENT_SIZE);
     __atomic_add_fetch(&segments_live, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&segments_mapped_bytes, GL_SEGMENT_SIZE, __ATOMIC_RELAXED);
     return segment;

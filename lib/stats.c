@@ -112,6 +112,7 @@ GL_EXPORT int gl_stats_class(unsigned index, struct gl_class_stats *out, size_t 
     out->blocks_cached = caches[bin].blocks;
     out->blocks_in_use = out_blocks > caches[bin].blocks ? out_blocks - caches[bin].blocks : 0;
     out->slabs = slabs;
+    out->cache_hits = caches[bin].hits;
     out->cache_misses = caches[bin].refills;
     out->cache_flushes = caches[bin].flushes;
     return 0;
@@ -240,7 +241,7 @@ GL_EXPORT int gl_stats_print(int fd)
         put_number(&r, a.lock_contended, 12);
         put(&r, "\n");
     }
-    put(&r, "class  in_use_blocks  cached_blocks   slabs  cache_misses  cache_flushes\n");
+    put(&r, "class  in_use_blocks  cached_blocks   slabs      cache_hits  cache_misses  cache_flushes\n");
     for (unsigned c = 0; c < GL_STATS_CLASSES; c++) {
         struct gl_class_stats k = {.version = GL_STATS_VERSION};
         if (gl_stats_class(c, &k, sizeof k) != 0 || (k.slabs == 0 && k.cache_misses == 0))
@@ -249,6 +250,7 @@ GL_EXPORT int gl_stats_print(int fd)
         put_number(&r, k.blocks_in_use, 15);
         put_number(&r, k.blocks_cached, 15);
         put_number(&r, k.slabs, 8);
+        put_number(&r, k.cache_hits, 16);
         put_number(&r, k.cache_misses, 14);
         put_number(&r, k.cache_flushes, 15);
         put(&r, "\n");

@@ -14,24 +14,27 @@
 #include "tcache.h"
 #include "arena.h"
 #include "base.h"
+#include "error.h"
 #include "registry.h"
 #include "size_class.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <urcu-bp.h>
 #include <urcu/rculist.h>
 
 __thread struct thread_cache *tcache_current
     __attribute__((tls_model("initial-exec"))) = &tcache_unset;
+__thread struct tcache_hot tcache_hot __attribute__((tls_model("initial-exec")));
 
-#define SENTINEL_CACHE \
-    { .room = {[0 ... GL_BINS - 1] = TCACHE_SENTINEL_ROOM}, .sentinel = true }
+#define SENTINEL_CACHE { .sentinel = true }
 struct thread_cache tcache_unset = SENTINEL_CACHE;
 struct thread_cache tcache_bootstrap = SENTINEL_CACHE;
 struct thread_cache tcache_dead = SENTINEL_CACHE;
 
-_Static_assert(offsetof(struct thread_cache, heads) == TCACHE_HEADS_OFFSET, "asm layout");
-_Static_assert(offsetof(struct thread_cache, room) == TCACHE_ROOM_OFFSET, "asm layout");
+_Static_assert(offsetof(struct tcache_hot, heads) == TCACHE_HEADS_OFFSET, "asm layout");
+_Static_assert(offsetof(struct tcache_hot, hits) == TCACHE_HITS_OFFSET, "asm layout");
+_Static_assert(offsetof(struct tcache_hot, rooms) == TCACHE_ROOMS_OFFSET, "asm layout");
 
 int32_t tcache_capacity[GL_BINS];
 
@@ -44,6 +47,9 @@ int32_t tcache_capacity[GL_BINS];
 
 static pthread_key_t tcache_key;
 static pthread_mutex_t tcache_list_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Statistics readers hold it while they read another thread's hot part;
+ * an exiting thread takes it before its TLS goes away. */
+static pthread_mutex_t tcache_hot_lock = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(tcache_all);
 static struct thread_cache *tcache_recycled;
 
@@ -78,22 +84,29 @@ bool tcache_init(size_t budget)
     return pthread_key_create(&tcache_key, tcache_thread_exit) == 0;
 }
 
-static inline int32_t room_load(struct thread_cache *cache, unsigned bin)
+/* The owner's accesses to its rooms and hits are relaxed atomics because
+ * statistics read them from other threads; they compile to plain moves. */
+static inline int32_t room_load(unsigned bin)
 {
-    return __atomic_load_n(&cache->room[bin], __ATOMIC_RELAXED);
+    return __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED);
 }
 
-static inline void room_store(struct thread_cache *cache, unsigned bin, int32_t value)
+static inline void room_set(unsigned bin, int32_t room)
 {
-    /* Relaxed atomics: statistics read room[] from other threads. */
-    __atomic_store_n(&cache->room[bin], value, __ATOMIC_RELAXED);
+    __atomic_store_n(&tcache_hot.rooms[bin], room, __ATOMIC_RELAXED);
+}
+
+static inline void count_hit(unsigned bin)
+{
+    __atomic_store_n(&tcache_hot.hits[bin], __atomic_load_n(&tcache_hot.hits[bin], __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
 }
 
 /* Sets up the calling thread's cache, or returns NULL (the thread then
  * works uncached).  While it runs, tcache_current is tcache_bootstrap so
  * that allocations made by pthread_setspecific or liburcu's registration
  * (glibc may call calloc there) are served without a cache instead of
- * recursing into here. */
+ * recursing into here; the hot part is still all zeros, so they miss. */
 static struct thread_cache *tcache_create(void)
 {
     tcache_current = &tcache_bootstrap;
@@ -110,12 +123,11 @@ static struct thread_cache *tcache_create(void)
             return NULL;
         }
     }
-    for (unsigned bin = 0; bin < GL_BINS; bin++) {
-        cache->heads[bin] = NULL;
-        room_store(cache, bin, bin == 0 ? 0 : tcache_capacity[bin]);
-    }
     cache->arena = arena_pick();
     cache->next_recycled = NULL;
+    pthread_mutex_lock(&tcache_hot_lock);
+    cache->hot = &tcache_hot;
+    pthread_mutex_unlock(&tcache_hot_lock);
     __atomic_store_n(&cache->live, true, __ATOMIC_RELEASE);
     if (fresh) {
         pthread_mutex_lock(&tcache_list_lock);
@@ -126,6 +138,9 @@ static struct thread_cache *tcache_create(void)
         urcu_bp_register_thread();
     if (pthread_setspecific(tcache_key, cache) != 0) {
         /* Without the key the cache would not be flushed at exit. */
+        pthread_mutex_lock(&tcache_hot_lock);
+        cache->hot = NULL;
+        pthread_mutex_unlock(&tcache_hot_lock);
         __atomic_store_n(&cache->live, false, __ATOMIC_RELEASE);
         pthread_mutex_lock(&tcache_list_lock);
         cache->next_recycled = tcache_recycled;
@@ -133,6 +148,11 @@ static struct thread_cache *tcache_create(void)
         pthread_mutex_unlock(&tcache_list_lock);
         tcache_current = &tcache_unset;
         return NULL;
+    }
+    /* Only now may the fast paths hit. */
+    for (unsigned bin = 1; bin < GL_BINS; bin++) {
+        tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
+        room_set(bin, tcache_capacity[bin]);
     }
     tcache_current = cache;
     return cache;
@@ -145,47 +165,114 @@ static inline void count_up(size_t *counter)
     __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* Returns all but the newest keep blocks of a bin to the arenas. */
-static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep)
+/* A link that does not lead to a block of the bin: a write after free, an
+ * overflow into a free block, or a block freed twice.  Reported; in
+ * report-and-leak mode the rest of the list is abandoned. */
+static void report_broken_list(unsigned bin, uintptr_t decoded, const char *call)
 {
-    void **link = &cache->heads[bin];
-    for (int32_t i = 0; i < keep && *link; i++)
-        link = (void **)*link;
-    void *rest = *link;
-    *link = NULL;
+    error_report_corruption(call, "corrupted free list (write after free, overflow or double free)",
+                            size_class_block_size[bin], decoded);
+}
+
+/* Is decoded the address of a block of bin?  The fast paths only check
+ * the limit; here the registry confirms the segment's class too. */
+static inline bool link_is_block(uintptr_t decoded, unsigned bin)
+{
+    return freelist_plausible(decoded) && registry_fast_bin((void *)decoded) == bin;
+}
+
+/* Blocks the calling thread's bin holds, by its room. */
+static inline int32_t held_blocks(unsigned bin)
+{
+    return tcache_capacity[bin] - room_load(bin);
+}
+
+/* Ends the bin's list after last (NULL: makes the bin empty). */
+static void cut_list(unsigned bin, void *last)
+{
+    uintptr_t end = freelist_encode((void *)FREELIST_END);
+    if (last == NULL)
+        tcache_hot.heads[bin] = end;
+    else
+        freelist_store_link(last, end);
+}
+
+/* Returns all but the newest keep blocks of a bin to the arenas.  The walk
+ * is bounded by the count the room implies, so that a list made circular
+ * by a double free cannot hold it forever (the arena reports the second
+ * return of the same block).  Afterwards the bin holds exactly what it
+ * kept, whatever its room said. */
+static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, const char *call)
+{
+    int32_t held = held_blocks(bin);
+    void *last_kept = NULL;
+    uintptr_t next = freelist_decode(tcache_hot.heads[bin]);
+    int32_t kept = 0;
+    while (kept < keep && kept < held && next != FREELIST_END) {
+        if (!link_is_block(next, bin)) {
+            report_broken_list(bin, next, call);
+            next = FREELIST_END;
+            break;
+        }
+        last_kept = (void *)next;
+        next = freelist_decode(freelist_load_link(last_kept));
+        kept++;
+    }
+    cut_list(bin, last_kept);
     void *batch[FLUSH_CHUNK];
     unsigned n = 0;
     int32_t flushed = 0;
-    if (rest)
+    if (next != FREELIST_END)
         count_up(&cache->flushes[bin]);
-    while (rest) {
-        batch[n++] = rest;
-        rest = *(void **)rest;
+    while (next != FREELIST_END && kept + flushed < held) {
+        if (!link_is_block(next, bin)) {
+            report_broken_list(bin, next, call);
+            break;
+        }
+        batch[n++] = (void *)next;
+        next = freelist_decode(freelist_load_link((void *)next));
         flushed++;
         if (n == FLUSH_CHUNK) {
-            arena_return_small(batch, n, "free");
+            arena_return_small(batch, n, call);
             n = 0;
         }
     }
     if (n)
-        arena_return_small(batch, n, "free");
-    room_store(cache, bin, room_load(cache, bin) + flushed);
+        arena_return_small(batch, n, call);
+    room_set(bin, tcache_capacity[bin] - kept);
 }
 
-static void flush_all(struct thread_cache *cache)
+static void flush_all(struct thread_cache *cache, const char *call)
 {
     for (unsigned bin = 1; bin < GL_BINS; bin++)
-        if (cache->heads[bin])
-            flush_bin(cache, bin, 0);
+        if (freelist_decode(tcache_hot.heads[bin]) != FREELIST_END || held_blocks(bin) != 0)
+            flush_bin(cache, bin, 0, call);
+}
+
+/* Folds the hot part's hits into the cold cache and clears the hot part;
+ * tcache_hot_lock is held. */
+static void retire_hot(struct thread_cache *cache, struct tcache_hot *hot)
+{
+    for (unsigned bin = 1; bin < GL_BINS; bin++) {
+        uint64_t hits = __atomic_load_n(&hot->hits[bin], __ATOMIC_RELAXED);
+        __atomic_store_n(&cache->hits[bin], cache->hits[bin] + hits, __ATOMIC_RELAXED);
+        __atomic_store_n(&hot->hits[bin], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&hot->rooms[bin], 0, __ATOMIC_RELAXED);
+        hot->heads[bin] = 0;
+    }
+    cache->hot = NULL;
 }
 
 static void tcache_thread_exit(void *argument)
 {
     struct thread_cache *cache = argument;
     /* Allocations made by later destructors of this thread go straight to
-     * the arenas. */
+     * the arenas (the zeroed hot part makes them miss). */
     tcache_current = &tcache_dead;
-    flush_all(cache);
+    flush_all(cache, "free");
+    pthread_mutex_lock(&tcache_hot_lock);
+    retire_hot(cache, &tcache_hot);
+    pthread_mutex_unlock(&tcache_hot_lock);
     __atomic_store_n(&cache->live, false, __ATOMIC_RELEASE);
     pthread_mutex_lock(&tcache_list_lock);
     cache->next_recycled = tcache_recycled;
@@ -197,7 +284,7 @@ static void flush_all_if_requested(struct thread_cache *cache)
 {
     if (__atomic_load_n(&cache->flush_requested, __ATOMIC_RELAXED)) {
         __atomic_store_n(&cache->flush_requested, false, __ATOMIC_RELAXED);
-        flush_all(cache);
+        flush_all(cache, "free");
     }
 }
 
@@ -218,21 +305,27 @@ void *tcache_alloc_small(unsigned bin)
     void *list;
     if (cache == NULL || tcache_capacity[bin] == 0)
         return arena_take_small(cache ? cache->arena : arena_pick(), bin, 1, &list) ? list : NULL;
-    void *block = cache->heads[bin];
-    if (block) {
-        cache->heads[bin] = *(void **)block;
-        room_store(cache, bin, room_load(cache, bin) + 1);
-        return block;
+    uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
+    if (block != FREELIST_END) {
+        if (link_is_block(block, bin)) {
+            /* A hit that reached the slow path (calloc, aligned requests). */
+            tcache_hot.heads[bin] = freelist_load_link((void *)block);
+            room_set(bin, room_load(bin) + 1);
+            count_hit(bin);
+            return (void *)block;
+        }
+        report_broken_list(bin, block, "malloc");
+        tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
+        room_set(bin, tcache_capacity[bin]);
     }
     unsigned want = (unsigned)tcache_capacity[bin] / 2;
     count_up(&cache->refills[bin]);
     unsigned got = arena_take_small(cache->arena, bin, want ? want : 1, &list);
     if (got == 0)
         return NULL;
-    block = list;
-    cache->heads[bin] = *(void **)block;
-    room_store(cache, bin, tcache_capacity[bin] - (int32_t)(got - 1));
-    return block;
+    tcache_hot.heads[bin] = freelist_load_link(list);
+    room_set(bin, tcache_capacity[bin] - (int32_t)(got - 1));
+    return list;
 }
 
 void tcache_free_small(void *block, unsigned bin)
@@ -242,18 +335,32 @@ void tcache_free_small(void *block, unsigned bin)
         arena_return_small(&block, 1, "free");
         return;
     }
-    if (room_load(cache, bin) <= 0)
-        flush_bin(cache, bin, tcache_capacity[bin] / 2);
-    *(void **)block = cache->heads[bin];
-    cache->heads[bin] = block;
-    room_store(cache, bin, room_load(cache, bin) - 1);
+    if (room_load(bin) <= 0)
+        flush_bin(cache, bin, tcache_capacity[bin] / 2, "free");
+    freelist_store_link(block, tcache_hot.heads[bin]);
+    tcache_hot.heads[bin] = freelist_encode(block);
+    room_set(bin, room_load(bin) - 1);
+}
+
+void tcache_suspend(struct tcache_suspended *saved)
+{
+    saved->cache = tcache_current;
+    saved->hot = tcache_hot;
+    memset(&tcache_hot, 0, sizeof tcache_hot);
+    tcache_current = &tcache_bootstrap;
+}
+
+void tcache_resume(const struct tcache_suspended *saved)
+{
+    tcache_hot = saved->hot;
+    tcache_current = saved->cache;
 }
 
 void tcache_flush_current(void)
 {
     struct thread_cache *cache = tcache_current;
     if (!cache->sentinel)
-        flush_all(cache);
+        flush_all(cache, "free");
 }
 
 struct arena *tcache_arena(void)
@@ -292,26 +399,27 @@ size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bin
         urcu_bp_read_lock();
     else
         pthread_mutex_lock(&tcache_list_lock);
+    /* Holds off exiting threads only (never allocating ones): their hot
+     * parts stay readable while we read them. */
+    pthread_mutex_lock(&tcache_hot_lock);
     cds_list_for_each_entry_rcu(cache, &tcache_all, all_link) {
-        if (!__atomic_load_n(&cache->live, __ATOMIC_ACQUIRE)) {
-            for (unsigned bin = 1; bins && bin < GL_BINS; bin++) {
-                bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
-                bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
-            }
-            continue;
-        }
-        live++;
+        struct tcache_hot *hot = cache->hot;
+        if (hot != NULL)
+            live++;
         for (unsigned bin = 1; bin < GL_BINS; bin++) {
-            int32_t held = tcache_capacity[bin] - room_load(cache, bin);
+            int32_t held = hot ? tcache_capacity[bin] - __atomic_load_n(&hot->rooms[bin], __ATOMIC_RELAXED) : 0;
             if (held > 0)
                 bytes += (size_t)held * size_class_block_size[bin];
             if (bins) {
                 bins[bin].blocks += held > 0 ? (size_t)held : 0;
+                bins[bin].hits += __atomic_load_n(&cache->hits[bin], __ATOMIC_RELAXED)
+                                  + (hot ? __atomic_load_n(&hot->hits[bin], __ATOMIC_RELAXED) : 0);
                 bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
                 bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
             }
         }
     }
+    pthread_mutex_unlock(&tcache_hot_lock);
     if (use_rcu)
         urcu_bp_read_unlock();
     else
@@ -320,21 +428,35 @@ size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bin
     return bytes;
 }
 
-void tcache_fork_prepare(void) { pthread_mutex_lock(&tcache_list_lock); }
-void tcache_fork_parent(void) { pthread_mutex_unlock(&tcache_list_lock); }
+void tcache_fork_prepare(void)
+{
+    pthread_mutex_lock(&tcache_list_lock);
+    pthread_mutex_lock(&tcache_hot_lock);
+}
+
+void tcache_fork_parent(void)
+{
+    pthread_mutex_unlock(&tcache_hot_lock);
+    pthread_mutex_unlock(&tcache_list_lock);
+}
 
 void tcache_fork_child(void)
 {
     /* Only the forking thread survives.  The other threads' caches may have
      * been mid-update when fork() ran, so their blocks cannot be trusted:
-     * they are abandoned (a bounded leak), and the caches recycled. */
+     * they are abandoned (a bounded leak), their hits kept, and the caches
+     * recycled.  Their hot parts are still readable: fork() copied the
+     * dead threads' TLS with the rest of memory. */
     struct thread_cache *cache, *mine = tcache_current;
     cds_list_for_each_entry(cache, &tcache_all, all_link) {
         if (cache == mine || !cache->live)
             continue;
+        if (cache->hot)
+            retire_hot(cache, cache->hot);
         cache->live = false;
         cache->next_recycled = tcache_recycled;
         tcache_recycled = cache;
     }
+    pthread_mutex_unlock(&tcache_hot_lock);
     pthread_mutex_unlock(&tcache_list_lock);
 }

@@ -3,49 +3,74 @@
 #ifndef GLWEAVE_TCACHE_H
 #define GLWEAVE_TCACHE_H
 #include "internal.h"
+#include "freelist.h"
 
 #include <urcu/list.h>
 
 struct arena;
 
-/* The hot part comes first: the fast paths (C and assembly) use only
- * heads[] and room[].  room[bin] is how many more blocks the
- * bin may take before it must flush (capacity minus blocks held).  It is
- * never positive for bin 0 or in a sentinel cache, which sends every call
- * to the slow path.  The assembly free path decrements room before testing
- * it, and its slow path adds the 1 back for real caches; sentinel caches
- * start at TCACHE_SENTINEL_ROOM, so far below zero that those unrestored
- * decrements can never bring them up to it. */
+/* The hot part of a thread's cache lives in the thread's own
+ * initial-exec TLS block, so that the fast paths reach it with one load of
+ * its offset: heads[bin] is the bin's free list, encoded (freelist.h);
+ * hits[bin] counts allocations served from it; rooms[bin] is how many more
+ * blocks the bin may take before it must flush.
+ *
+ * A thread starts with all zeros: every head decodes to the key, above
+ * freelist_limit, so gl_malloc misses; every room is 0, so gl_free misses.
+ * The slow path then sets the cache up (empty heads = encoded FREELIST_END,
+ * rooms = capacities).  Bin 0 (pointers outside small segments) keeps room
+ * 0 forever.  When the thread exits, its hits are folded into its cold
+ * cache and the hot part returns to zeros.  Only the owner writes it;
+ * statistics read hits[] and rooms[] from other threads under
+ * tcache_hot_lock, which the owner takes before its TLS goes away. */
+struct tcache_hot {
+    uintptr_t heads[GL_BINS];
+    uint64_t hits[GL_BINS];
+    int32_t rooms[GL_BINS];
+};
 
+GL_HIDDEN extern __thread struct tcache_hot tcache_hot
+    __attribute__((tls_model("initial-exec")));
+
+/* The cold part: everything the slow paths and statistics need. */
 struct thread_cache {
-    void *heads[GL_BINS];
-    int32_t room[GL_BINS];
-    /* cold */
+    struct tcache_hot *hot;              /* owner's TLS; NULL once it exited */
     struct arena *arena;
     struct cds_list_head all_link;       /* tcache_all, RCU-published */
     struct thread_cache *next_recycled;
     bool live;
     bool sentinel;
     bool flush_requested;                /* by gl_trim: flush on the next slow path */
-    /* Slow-path counters, for statistics (misses: refills; overflows: flushes).
-     * They survive the thread, in the recycled cache. */
+    /* Counters for statistics (misses: refills; overflows: flushes; hits of
+     * owners that exited).  They survive the thread, in the recycled cache. */
     size_t refills[GL_BINS];
     size_t flushes[GL_BINS];
+    size_t hits[GL_BINS];
 };
 
 struct tcache_bin_counters {
     size_t blocks;   /* blocks held now */
+    size_t hits;
     size_t refills;
     size_t flushes;
 };
 
-/* The calling thread's cache.  Before the thread's first allocation it
+/* The calling thread's cold cache.  Before the thread's first allocation it
  * points to tcache_unset; while a cache is being set up, to
  * tcache_bootstrap; after the thread's exit handler ran, to tcache_dead.
- * The sentinels are never written by C code (see room above). */
+ * Only the slow paths read it. */
 GL_HIDDEN extern __thread struct thread_cache *tcache_current
     __attribute__((tls_model("initial-exec")));
 GL_HIDDEN extern struct thread_cache tcache_unset, tcache_bootstrap, tcache_dead;
+
+/* Takes the calling thread's cache out of service (both fast paths miss,
+ * the slow paths work uncached) until tcache_resume. */
+struct tcache_suspended {
+    struct thread_cache *cache;
+    struct tcache_hot hot;
+};
+GL_HIDDEN void tcache_suspend(struct tcache_suspended *saved);
+GL_HIDDEN void tcache_resume(const struct tcache_suspended *saved);
 
 /* Capacity of each bin, in blocks. */
 GL_HIDDEN extern int32_t tcache_capacity[GL_BINS];
