@@ -27,12 +27,12 @@ GL_EXPORT void *gl_malloc(size_t size)
         uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
         if (GL_LIKELY(block < freelist_limit)) {
             tcache_hot.heads[bin] = freelist_load_link((void *)block);
-            /* rooms and hits are read by statistics on other threads:
-             * relaxed atomic accesses, which compile to plain moves. */
-            __atomic_store_n(&tcache_hot.rooms[bin],
-                             __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&tcache_hot.hits[bin],
-                             __atomic_load_n(&tcache_hot.hits[bin], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+            /* Room + 1, hit countdown - 1 (internal.h).  words are read
+             * by statistics on other threads: relaxed atomic accesses,
+             * which compile to plain moves. */
+            __atomic_store_n(&tcache_hot.words[bin],
+                             __atomic_load_n(&tcache_hot.words[bin], __ATOMIC_RELAXED) + TCACHE_POP,
+                             __ATOMIC_RELAXED);
             vg_block_allocated((void *)block, size_class_block_size[bin], false);
             return (void *)block;
         }
@@ -45,12 +45,12 @@ GL_EXPORT void gl_free(void *ptr)
     /* A pointer outside small segments maps to bin 0, whose room is always
      * 0: one test covers "not small" and "bin full". */
     unsigned bin = registry_fast_bin(ptr);
-    int32_t room = __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED);
-    if (GL_LIKELY(room > 0)) {
+    uint64_t word = __atomic_load_n(&tcache_hot.words[bin], __ATOMIC_RELAXED);
+    if (GL_LIKELY(tcache_word_room(word) > 0)) {
         vg_block_freed(ptr);
         freelist_store_link(ptr, tcache_hot.heads[bin]);
         tcache_hot.heads[bin] = freelist_encode(ptr);
-        __atomic_store_n(&tcache_hot.rooms[bin], room - 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&tcache_hot.words[bin], word + (uint64_t)(int64_t)TCACHE_PUSH, __ATOMIC_RELAXED);
         return;
     }
     api_free_slow(ptr);

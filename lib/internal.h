@@ -59,16 +59,21 @@
 
 /* Layout of struct tcache_hot, the thread's cache as the fast paths see
  * it (checked against the C struct by static assertions in tcache.c):
- * heads[GL_BINS] (encoded free-list heads, see freelist.h), hits[GL_BINS]
- * (64-bit), rooms[GL_BINS] (32-bit, signed).  Room and hits are separate
- * words on purpose: one 64-bit word holding both would save malloc an
- * instruction, but free must then update the room with a 16-bit operation
- * to get its sign, and a 64-bit load right after a 16-bit store to the
- * same address cannot be forwarded from the store buffer (measured: the
- * pair loop fell from about 195 to 130 million pairs per second). */
+ * heads[GL_BINS] (encoded free-list heads, see freelist.h), then
+ * words[GL_BINS].  A word holds the bin's room (signed) in bits 31..63
+ * and a countdown of its hits in bits 0..30, so that a pop is one add of
+ * TCACHE_POP (room + 1, countdown - 1) and a push one add of
+ * TCACHE_PUSH (room - 1, sign flag = bin full), both 64-bit: the two
+ * paths must use the same width, because a load wider than the store
+ * just before it to the same address cannot be forwarded from the store
+ * buffer (measured with a 16-bit room: the pair loop fell from about 195
+ * to 130 million pairs per second). */
 #define TCACHE_HEADS_OFFSET 0
-#define TCACHE_HITS_OFFSET (GL_BINS * 8)
-#define TCACHE_ROOMS_OFFSET (GL_BINS * 16)
+#define TCACHE_WORDS_OFFSET (GL_BINS * 8)
+#define TCACHE_ROOM_SHIFT 31
+#define TCACHE_POP 0x7fffffff
+#define TCACHE_PUSH (-0x80000000)
+#define TCACHE_COUNTDOWN_FULL 0x7fffffff
 
 #ifndef __ASSEMBLER__
 static inline size_t gl_align_up(size_t value, size_t alignment)

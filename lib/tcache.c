@@ -33,8 +33,7 @@ struct thread_cache tcache_bootstrap = SENTINEL_CACHE;
 struct thread_cache tcache_dead = SENTINEL_CACHE;
 
 _Static_assert(offsetof(struct tcache_hot, heads) == TCACHE_HEADS_OFFSET, "asm layout");
-_Static_assert(offsetof(struct tcache_hot, hits) == TCACHE_HITS_OFFSET, "asm layout");
-_Static_assert(offsetof(struct tcache_hot, rooms) == TCACHE_ROOMS_OFFSET, "asm layout");
+_Static_assert(offsetof(struct tcache_hot, words) == TCACHE_WORDS_OFFSET, "asm layout");
 
 int32_t tcache_capacity[GL_BINS];
 
@@ -84,22 +83,42 @@ bool tcache_init(size_t budget)
     return pthread_key_create(&tcache_key, tcache_thread_exit) == 0;
 }
 
-/* The owner's accesses to its rooms and hits are relaxed atomics because
+/* The owner's accesses to its words are relaxed atomics because
  * statistics read them from other threads; they compile to plain moves. */
+static inline uint64_t word_load(const struct tcache_hot *hot, unsigned bin)
+{
+    return __atomic_load_n(&hot->words[bin], __ATOMIC_RELAXED);
+}
+
+static inline void word_store(struct tcache_hot *hot, unsigned bin, uint64_t word)
+{
+    __atomic_store_n(&hot->words[bin], word, __ATOMIC_RELAXED);
+}
+
 static inline int32_t room_load(unsigned bin)
 {
-    return __atomic_load_n(&tcache_hot.rooms[bin], __ATOMIC_RELAXED);
+    return tcache_word_room(word_load(&tcache_hot, bin));
 }
 
-static inline void room_set(unsigned bin, int32_t room)
+static inline void add_hits(struct thread_cache *cache, unsigned bin, uint64_t hits)
 {
-    __atomic_store_n(&tcache_hot.rooms[bin], room, __ATOMIC_RELAXED);
-}
-
-static inline void count_hit(unsigned bin)
-{
-    __atomic_store_n(&tcache_hot.hits[bin], __atomic_load_n(&tcache_hot.hits[bin], __ATOMIC_RELAXED) + 1,
+    __atomic_store_n(&cache->hits[bin], __atomic_load_n(&cache->hits[bin], __ATOMIC_RELAXED) + hits,
                      __ATOMIC_RELAXED);
+}
+
+/* Sets the calling thread's room for bin, moving the hit countdown into
+ * the cold counter.  held, when not negative, is the number of blocks the
+ * list was just found to hold: a room lower than it implies means the
+ * countdown wrapped that many times (see tcache.h). */
+static void room_set(struct thread_cache *cache, unsigned bin, int32_t room, int32_t held)
+{
+    uint64_t word = word_load(&tcache_hot, bin);
+    uint64_t hits = tcache_word_hits(word);
+    int32_t wraps = held < 0 ? 0 : tcache_capacity[bin] - tcache_word_room(word) - held;
+    if (wraps > 0 && wraps <= tcache_capacity[bin])
+        hits += (uint64_t)wraps << TCACHE_ROOM_SHIFT;
+    add_hits(cache, bin, hits);
+    word_store(&tcache_hot, bin, tcache_make_word(room));
 }
 
 /* Sets up the calling thread's cache, or returns NULL (the thread then
@@ -152,7 +171,7 @@ static struct thread_cache *tcache_create(void)
     /* Only now may the fast paths hit. */
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
         tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
-        room_set(bin, tcache_capacity[bin]);
+        word_store(&tcache_hot, bin, tcache_make_word(tcache_capacity[bin]));
     }
     tcache_current = cache;
     return cache;
@@ -211,8 +230,9 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
     while (kept < keep && kept < held && next != FREELIST_END) {
         if (!link_is_block(next, bin)) {
             report_broken_list(bin, next, call);
-            next = FREELIST_END;
-            break;
+            cut_list(bin, last_kept);
+            room_set(cache, bin, tcache_capacity[bin] - kept, -1);
+            return;
         }
         last_kept = (void *)next;
         next = freelist_decode(freelist_load_link(last_kept));
@@ -224,9 +244,11 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
     int32_t flushed = 0;
     if (next != FREELIST_END)
         count_up(&cache->flushes[bin]);
+    bool counted = true;
     while (next != FREELIST_END && kept + flushed < held) {
         if (!link_is_block(next, bin)) {
             report_broken_list(bin, next, call);
+            counted = false;
             break;
         }
         batch[n++] = (void *)next;
@@ -239,7 +261,9 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
     }
     if (n)
         arena_return_small(batch, n, call);
-    room_set(bin, tcache_capacity[bin] - kept);
+    /* Reaching the list's end counted it (kept + flushed blocks). */
+    room_set(cache, bin, tcache_capacity[bin] - kept,
+             counted && next == FREELIST_END ? kept + flushed : -1);
 }
 
 static void flush_all(struct thread_cache *cache, const char *call)
@@ -254,10 +278,8 @@ static void flush_all(struct thread_cache *cache, const char *call)
 static void retire_hot(struct thread_cache *cache, struct tcache_hot *hot)
 {
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
-        uint64_t hits = __atomic_load_n(&hot->hits[bin], __ATOMIC_RELAXED);
-        __atomic_store_n(&cache->hits[bin], cache->hits[bin] + hits, __ATOMIC_RELAXED);
-        __atomic_store_n(&hot->hits[bin], 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&hot->rooms[bin], 0, __ATOMIC_RELAXED);
+        add_hits(cache, bin, tcache_word_hits(word_load(hot, bin)));
+        word_store(hot, bin, 0);
         hot->heads[bin] = 0;
     }
     cache->hot = NULL;
@@ -310,21 +332,23 @@ void *tcache_alloc_small(unsigned bin)
         if (link_is_block(block, bin)) {
             /* A hit that reached the slow path (calloc, aligned requests). */
             tcache_hot.heads[bin] = freelist_load_link((void *)block);
-            room_set(bin, room_load(bin) + 1);
-            count_hit(bin);
+            room_set(cache, bin, room_load(bin) + 1, -1);
+            add_hits(cache, bin, 1);
             return (void *)block;
         }
         report_broken_list(bin, block, "malloc");
         tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
-        room_set(bin, tcache_capacity[bin]);
+        word_store(&tcache_hot, bin, tcache_make_word(tcache_capacity[bin]));
     }
     unsigned want = (unsigned)tcache_capacity[bin] / 2;
     count_up(&cache->refills[bin]);
     unsigned got = arena_take_small(cache->arena, bin, want ? want : 1, &list);
     if (got == 0)
         return NULL;
+    /* The list was empty: room_set learns whether the countdown wrapped. */
+    room_set(cache, bin, tcache_capacity[bin], 0);
     tcache_hot.heads[bin] = freelist_load_link(list);
-    room_set(bin, tcache_capacity[bin] - (int32_t)(got - 1));
+    room_set(cache, bin, tcache_capacity[bin] - (int32_t)(got - 1), -1);
     return list;
 }
 
@@ -339,7 +363,7 @@ void tcache_free_small(void *block, unsigned bin)
         flush_bin(cache, bin, tcache_capacity[bin] / 2, "free");
     freelist_store_link(block, tcache_hot.heads[bin]);
     tcache_hot.heads[bin] = freelist_encode(block);
-    room_set(bin, room_load(bin) - 1);
+    room_set(cache, bin, room_load(bin) - 1, -1);
 }
 
 void tcache_suspend(struct tcache_suspended *saved)
@@ -407,13 +431,14 @@ size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bin
         if (hot != NULL)
             live++;
         for (unsigned bin = 1; bin < GL_BINS; bin++) {
-            int32_t held = hot ? tcache_capacity[bin] - __atomic_load_n(&hot->rooms[bin], __ATOMIC_RELAXED) : 0;
+            uint64_t word = hot ? word_load(hot, bin) : 0;
+            int32_t held = hot ? tcache_capacity[bin] - tcache_word_room(word) : 0;
             if (held > 0)
                 bytes += (size_t)held * size_class_block_size[bin];
             if (bins) {
                 bins[bin].blocks += held > 0 ? (size_t)held : 0;
                 bins[bin].hits += __atomic_load_n(&cache->hits[bin], __ATOMIC_RELAXED)
-                                  + (hot ? __atomic_load_n(&hot->hits[bin], __ATOMIC_RELAXED) : 0);
+                                  + (hot ? tcache_word_hits(word) : 0);
                 bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
                 bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
             }

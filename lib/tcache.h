@@ -12,8 +12,12 @@ struct arena;
 /* The hot part of a thread's cache lives in the thread's own
  * initial-exec TLS block, so that the fast paths reach it with one load of
  * its offset: heads[bin] is the bin's free list, encoded (freelist.h);
- * hits[bin] counts allocations served from it; rooms[bin] is how many more
- * blocks the bin may take before it must flush.
+ * words[bin] holds the bin's room (how many more blocks it may take before
+ * it must flush) and a countdown of its hits (internal.h).  The slow path
+ * harvests the countdown into the cold cache's hits whenever it sets a
+ * room.  If 2^31 hits pass without the slow path visiting the bin, the
+ * countdown wraps and the borrow takes one from the room; the slow path
+ * finds that out when it next counts the list, and adds 2^31 hits.
  *
  * A thread starts with all zeros: every head decodes to the key, above
  * freelist_limit, so gl_malloc misses; every room is 0, so gl_free misses.
@@ -21,16 +25,31 @@ struct arena;
  * rooms = capacities).  Bin 0 (pointers outside small segments) keeps room
  * 0 forever.  When the thread exits, its hits are folded into its cold
  * cache and the hot part returns to zeros.  Only the owner writes it;
- * statistics read hits[] and rooms[] from other threads under
- * tcache_hot_lock, which the owner takes before its TLS goes away. */
+ * statistics read words[] from other threads under tcache_hot_lock, which
+ * the owner takes before its TLS goes away. */
 struct tcache_hot {
     uintptr_t heads[GL_BINS];
-    uint64_t hits[GL_BINS];
-    int32_t rooms[GL_BINS];
+    uint64_t words[GL_BINS];
 };
 
 GL_HIDDEN extern __thread struct tcache_hot tcache_hot
     __attribute__((tls_model("initial-exec")));
+
+static inline int32_t tcache_word_room(uint64_t word)
+{
+    return (int32_t)((int64_t)word >> TCACHE_ROOM_SHIFT);
+}
+
+/* Hits since the countdown was last full. */
+static inline uint64_t tcache_word_hits(uint64_t word)
+{
+    return TCACHE_COUNTDOWN_FULL - (word & TCACHE_COUNTDOWN_FULL);
+}
+
+static inline uint64_t tcache_make_word(int32_t room)
+{
+    return ((uint64_t)(int64_t)room << TCACHE_ROOM_SHIFT) | TCACHE_COUNTDOWN_FULL;
+}
 
 /* The cold part: everything the slow paths and statistics need. */
 struct thread_cache {

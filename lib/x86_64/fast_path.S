@@ -37,8 +37,8 @@ gl_malloc:
         jae     .Lmalloc_miss
         movq    (%rax), %rsi
         movq    %rsi, %fs:TCACHE_HEADS_OFFSET(%rcx,%rdx,8)
-        addl    $1, %fs:TCACHE_ROOMS_OFFSET(%rcx,%rdx,4)
-        addq    $1, %fs:TCACHE_HITS_OFFSET(%rcx,%rdx,8)
+        /* room + 1, hit countdown - 1 */
+        addq    $TCACHE_POP, %fs:TCACHE_WORDS_OFFSET(%rcx,%rdx,8)
         ret
 .Lmalloc_miss:
         jmp     api_malloc_slow
@@ -60,7 +60,7 @@ gl_free:
         movzbl  (%rax,%rdx), %edx
         /* The room goes negative for a full bin, for bin 0 (large, huge,
          * foreign or NULL pointers) and in a thread not set up. */
-        subl    $1, %fs:TCACHE_ROOMS_OFFSET(%rcx,%rdx,4)
+        addq    $TCACHE_PUSH, %fs:TCACHE_WORDS_OFFSET(%rcx,%rdx,8)
         js      .Lfree_miss
         movq    %fs:TCACHE_HEADS_OFFSET(%rcx,%rdx,8), %rax
         movq    %rax, (%rdi)
@@ -69,7 +69,7 @@ gl_free:
         ret
 .Lfree_miss:
         /* Give the 1 back: the hot part is the thread's own. */
-        addl    $1, %fs:TCACHE_ROOMS_OFFSET(%rcx,%rdx,4)
+        subq    $TCACHE_PUSH, %fs:TCACHE_WORDS_OFFSET(%rcx,%rdx,8)
         jmp     api_free_slow
         .cfi_endproc
         .size   gl_free, .-gl_free
