@@ -72,7 +72,7 @@
 #define TCACHE_WORDS_OFFSET (GL_BINS * 8)
 #define TCACHE_ROOM_SHIFT 31
 #define TCACHE_POP 0x7fffffff
-#define TCACHE_PUSH (-0x80000000)
+#define TCACHE_PUSH (-0x7fffffff - 1)
 #define TCACHE_COUNTDOWN_FULL 0x7fffffff
 
 #ifndef __ASSEMBLER__
