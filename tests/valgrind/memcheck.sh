@@ -7,13 +7,9 @@
 # programs' logs; it never changes the build.  Logs are kept in
 # tests/valgrind/*.vglog.
 #
-# GLWEAVE_OPTIONS defaults to tcache_bytes=0,arenas=1.  tcache_bytes=0:
-# until the fast path and the free lists announce blocks to memcheck
-# themselves, blocks recycled through a thread cache would be invisible or
-# misreported.  arenas=1: without a cache every call picks the next arena,
-# and vg_leak's kept block must share a slab with the lost one (see
-# vg_leak.c).  VG_GLWEAVE_OPTIONS replaces them (VG_GLWEAVE_OPTIONS= runs
-# with the default caches and arenas).
+# GLWEAVE_OPTIONS is passed on as it is: the fast path, the thread caches
+# and the slabs announce blocks to memcheck like the slow paths, so the
+# default caches and arenas are what is checked.
 #
 # SPDX-License-Identifier: MIT
 set -uo pipefail
@@ -21,7 +17,6 @@ set -uo pipefail
 build=${top_builddir:-.}
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dir=$build/tests/valgrind
-export GLWEAVE_OPTIONS=${VG_GLWEAVE_OPTIONS-tcache_bytes=0,arenas=1}
 
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "memcheck: valgrind not found (apt-get install valgrind)" >&2
@@ -34,13 +29,6 @@ for program in vg_clean vg_leak vg_use_after_free vg_overflow vg_double_free; do
     exit 1
   fi
 done
-
-supp=()
-# Transitional: glweave's own raw accesses to free-list links in freed
-# blocks, until they all go through lib/freelist.h (see the file).
-if [[ -s "$src/pending-freelist.supp" && -z "${VG_NO_PENDING_SUPP:-}" ]]; then
-  supp=(--suppressions="$src/pending-freelist.supp")
-fi
 
 failures=0
 fail() {
@@ -57,7 +45,7 @@ run() {
   # "Aborted" notice for vg_double_free off stderr.
   (valgrind --tool=memcheck --leak-check=full --error-exitcode=99 \
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-    --num-callers=20 "${supp[@]}" --log-file="$log" \
+    --num-callers=20 --log-file="$log" \
     "$dir/$name" "$@" >"$log.out" 2>&1; exit $?) 2>/dev/null
   status=$?
   printf '%-30s exit %3d, %s\n' "$name $*" "$status" \
@@ -110,4 +98,4 @@ if ((failures != 0)); then
   echo "memcheck: $failures failed checks; logs in $dir/*.vglog"
   exit 1
 fi
-echo "memcheck: every planted error reported, the clean program clean (GLWEAVE_OPTIONS=$GLWEAVE_OPTIONS)"
+echo "memcheck: every planted error reported, the clean program clean (GLWEAVE_OPTIONS=${GLWEAVE_OPTIONS-})"
