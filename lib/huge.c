@@ -4,12 +4,17 @@
  * holding the payload is registered.  It never
  * takes an arena lock; unmapping waits for registry readers.
  *
+ * The header stays addressable for memcheck (the registry's readers and
+ * api.c read it); the padding between it and the payload does not, so
+ * that an underflow of the block is reported (vg.h).
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "huge.h"
 #include "os.h"
 #include "registry.h"
 #include "segment.h"
+#include "vg.h"
 
 static size_t huge_allocated;
 
@@ -44,6 +49,7 @@ void *huge_alloc(size_t size, size_t alignment)
     header->mapped_size = mapped;
     header->huge_payload = (char *)header + offset;
     header->huge_usable = mapped - offset;
+    vg_mem_noaccess(header + 1, (size_t)(header->huge_payload - (char *)(header + 1)));
     if (!registry_insert(header->huge_payload, header, 0)) {
         os_unmap(header, mapped);
         return NULL;

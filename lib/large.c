@@ -10,12 +10,22 @@
  * guard is the header's other word mixed with the block address and a
  * per-process secret: an overwritten header is caught when it is next read.
  *
+ * With --enable-valgrind everything in a segment's data area but the
+ * payloads of blocks in use is unaddressable for memcheck (vg.h): headers,
+ * index nodes, footers and free space.  A program's overflow into the next
+ * header, underflow into its own, or use of a freed block is then reported
+ * the moment it happens.  This file's own accesses to that memory are made
+ * with memcheck's reports turned off for the thread: every entry point
+ * below runs its body between vg_metadata_begin and vg_metadata_end, and
+ * never changes what memcheck thinks of a byte (api.c's hooks do that).
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "large.h"
 #include "error.h"
 #include "os.h"
 #include "segment.h"
+#include "vg.h"
 
 #define FLAG_IN_USE ((size_t)1)
 #define FLAG_PREV_FREE ((size_t)2)
@@ -149,6 +159,9 @@ static bool add_segment(struct large_heap *heap, struct arena *arena)
     if (heap->segments)
         heap->segments->prev = segment;
     heap->segments = segment;
+    /* Fresh pages count as defined and addressable to memcheck; the data
+     * area (with the sentinel) is no block of the program's yet. */
+    vg_mem_noaccess(segment_data_start(segment), segment_data_size() + LARGE_HEADER_SIZE);
     struct block_header *first = (struct block_header *)segment_data_start(segment);
     struct block_header *sentinel = (struct block_header *)segment_data_end(segment);
     write_header(sentinel, 0, FLAG_IN_USE);
@@ -177,7 +190,7 @@ static void carve(struct large_heap *heap, struct block_header *block, size_t si
     }
 }
 
-void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment)
+static void *alloc_block(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment)
 {
     size_t need = gl_align_up(size, GL_QUANTUM) + LARGE_HEADER_SIZE;
     if (need < MIN_BLOCK)
@@ -247,13 +260,13 @@ static struct block_header *in_use_block(const void *ptr)
     return block;
 }
 
-size_t large_usable_size(const void *ptr)
+static size_t usable_size(const void *ptr)
 {
     struct block_header *block = in_use_block(ptr);
     return block ? block_size(block) - LARGE_HEADER_SIZE : 0;
 }
 
-bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release)
+static bool free_block(struct large_heap *heap, void *ptr, struct segment_header **release)
 {
     *release = NULL;
     struct block_header *block = in_use_block(ptr);
@@ -291,7 +304,7 @@ bool large_free(struct large_heap *heap, void *ptr, struct segment_header **rele
     return true;
 }
 
-bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)
+static bool resize_block(struct large_heap *heap, void *ptr, size_t size)
 {
     struct block_header *block = in_use_block(ptr);
     if (block == NULL)
@@ -324,7 +337,7 @@ bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)
     return true;
 }
 
-size_t large_purge(struct large_heap *heap, size_t page)
+static size_t purge_free_blocks(struct large_heap *heap, size_t page)
 {
     /* In address order over the free blocks, without recursion. */
     struct large_node *stack[128];
@@ -356,7 +369,7 @@ size_t large_purge(struct large_heap *heap, size_t page)
     return purged;
 }
 
-struct segment_header *large_take_empty_segment(struct large_heap *heap)
+static struct segment_header *take_empty_segment(struct large_heap *heap)
 {
     for (struct segment_header *segment = heap->segments; segment; segment = segment->next) {
         struct block_header *first = (struct block_header *)segment_data_start(segment);
@@ -370,7 +383,7 @@ struct segment_header *large_take_empty_segment(struct large_heap *heap)
     return NULL;
 }
 
-long large_heap_check(const struct large_heap *heap)
+static long check_heap(const struct large_heap *heap)
 {
     long free_blocks = 0;
     for (struct segment_header *segment = heap->segments; segment; segment = segment->next) {
@@ -401,4 +414,62 @@ long large_heap_check(const struct large_heap *heap)
     }
     long indexed = large_index_check(heap->free_index);
     return indexed == free_blocks ? free_blocks : -1;
+}
+
+/* --- entry points: the bodies above, with memcheck's reports off ----------- */
+
+void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment)
+{
+    vg_metadata_begin();
+    void *payload = alloc_block(heap, arena, size, alignment);
+    vg_metadata_end();
+    return payload;
+}
+
+size_t large_usable_size(const void *ptr)
+{
+    vg_metadata_begin();
+    size_t usable = usable_size(ptr);
+    vg_metadata_end();
+    return usable;
+}
+
+bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release)
+{
+    vg_metadata_begin();
+    bool ok = free_block(heap, ptr, release);
+    vg_metadata_end();
+    return ok;
+}
+
+bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)
+{
+    vg_metadata_begin();
+    bool ok = resize_block(heap, ptr, size);
+    vg_metadata_end();
+    return ok;
+}
+
+size_t large_purge(struct large_heap *heap, size_t page)
+{
+    vg_metadata_begin();
+    size_t purged = purge_free_blocks(heap, page);
+    vg_metadata_end();
+    return purged;
+}
+
+struct segment_header *large_take_empty_segment(struct large_heap *heap)
+{
+    vg_metadata_begin();
+    struct segment_header *segment = take_empty_segment(heap);
+    vg_metadata_end();
+    return segment;
+}
+
+long large_heap_check(const struct large_heap *heap)
+{
+    vg_metadata_begin();
+    long free_blocks = check_heap(heap);
+    vg_metadata_end();
+    return free_blocks;
 }

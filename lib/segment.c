@@ -1,6 +1,9 @@
 /* segment.c -- creates, lays out and destroys segments (small, large) and
  * keeps the counts of mapped memory.  It knows the layout inside a segment;
  * it never hands out blocks (arenas do) and never takes an arena lock.
+ * With --enable-valgrind a new slab's blocks start unaddressable for
+ * memcheck, as free blocks are: a program's overflow into a block never
+ * handed out is reported like one into a freed block (vg.h).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -9,6 +12,7 @@
 #include "os.h"
 #include "registry.h"
 #include "size_class.h"
+#include "vg.h"
 
 static size_t segments_live;
 static size_t segments_mapped_bytes;
@@ -86,6 +90,7 @@ bool segment_start_slab(struct segment_header *segment, struct slab **out)
     slab->first_block = first;
     slab->capacity = first < slab_end ? (uint32_t)((size_t)(slab_end - first) / segment->block_size) : 0;
     __atomic_store_n(&slab->never_used, slab->capacity, __ATOMIC_RELAXED);
+    vg_mem_noaccess(first, (size_t)slab->capacity * segment->block_size);
     /* Release: gl_usable_size reads slabs without the arena lock, and must
      * see the slab's geometry once it sees the slab counted. */
     __atomic_store_n(&segment->slabs_started, index + 1, __ATOMIC_RELEASE);
