@@ -19,6 +19,7 @@
 #ifndef GLWEAVE_FREELIST_H
 #define GLWEAVE_FREELIST_H
 #include "internal.h"
+#include "vg.h"
 
 #define FREELIST_END UINTPTR_MAX
 
@@ -52,34 +53,22 @@ static inline bool freelist_plausible(uintptr_t decoded)
     return decoded < __atomic_load_n(&freelist_limit, __ATOMIC_RELAXED);
 }
 
-#ifdef GLWEAVE_VALGRIND
-#include <valgrind/memcheck.h>
-/* The block is not addressable for the program while it is free; the
- * allocator's own access to its first word is allowed for its duration. */
+/* A free block is unaddressable for memcheck from vg_block_freed on (vg.h),
+ * so that the program's use of it is reported; the allocator's own access
+ * to the link opens that word for the access only. */
 static inline uintptr_t freelist_load_link(const void *block)
 {
-    VALGRIND_MAKE_MEM_DEFINED(block, sizeof(uintptr_t));
+    vg_mem_defined(block, sizeof(uintptr_t));
     uintptr_t link = *(const uintptr_t *)block;
-    VALGRIND_MAKE_MEM_NOACCESS(block, sizeof(uintptr_t));
+    vg_mem_noaccess(block, sizeof(uintptr_t));
     return link;
 }
 
 static inline void freelist_store_link(void *block, uintptr_t encoded)
 {
-    VALGRIND_MAKE_MEM_UNDEFINED(block, sizeof(uintptr_t));
+    vg_mem_defined(block, sizeof(uintptr_t));
     *(uintptr_t *)block = encoded;
-    VALGRIND_MAKE_MEM_NOACCESS(block, sizeof(uintptr_t));
+    vg_mem_noaccess(block, sizeof(uintptr_t));
 }
-#else
-static inline uintptr_t freelist_load_link(const void *block)
-{
-    return *(const uintptr_t *)block;
-}
-
-static inline void freelist_store_link(void *block, uintptr_t encoded)
-{
-    *(uintptr_t *)block = encoded;
-}
-#endif
 
 #endif
