@@ -8,17 +8,33 @@
  * SPDX-License-Identifier: MIT
  */
 #include "glweave.h"
+#include "fixed_tables.h"
 #include "init.h"
 #include "registry.h"
 #include "size_class.h"
 #include "tcache.h"
 #include "vg.h"
 
-/* GLWEAVE_FORCE_C_FAST_PATH builds the C twin even where the assembly
- * exists (the instruction-count benchmark compares the two). */
-#if !defined(GLWEAVE_ASM_X86_64) || defined(GLWEAVE_FORCE_C_FAST_PATH)
+/* Where the assembly exists (and GLWEAVE_FORCE_C_FAST_PATH, used by the
+ * instruction-count benchmark, does not ask for the C twin alone), gl_malloc
+ * and gl_free are ifuncs: the loader calls a resolver below once, which
+ * picks the assembly when fixed_tables.c could place the tables at their
+ * fixed address, and the C twin otherwise.  Callers reach either with no
+ * extra instruction.  Elsewhere the C twin is gl_malloc and gl_free. */
+#if defined(GLWEAVE_ASM_X86_64) && !defined(GLWEAVE_FORCE_C_FAST_PATH)
+#define SELECT_FAST_PATH 1
+#define C_MALLOC fast_path_malloc_c
+#define C_FREE fast_path_free_c
+#define C_VISIBILITY GL_HIDDEN
+C_VISIBILITY void *fast_path_malloc_c(size_t size);
+C_VISIBILITY void fast_path_free_c(void *ptr);
+#else
+#define C_MALLOC gl_malloc
+#define C_FREE gl_free
+#define C_VISIBILITY GL_EXPORT
+#endif
 
-GL_EXPORT void *gl_malloc(size_t size)
+C_VISIBILITY void *C_MALLOC(size_t size)
 {
     if (GL_LIKELY(size <= GL_SMALL_MAX)) {
         unsigned bin = size_class_bin_of_size[size];
@@ -40,7 +56,7 @@ GL_EXPORT void *gl_malloc(size_t size)
     return api_malloc_slow(size);
 }
 
-GL_EXPORT void gl_free(void *ptr)
+C_VISIBILITY void C_FREE(void *ptr)
 {
     /* A pointer outside small segments maps to bin 0, whose room is always
      * 0: one test covers "not small" and "bin full". */
@@ -56,4 +72,24 @@ GL_EXPORT void gl_free(void *ptr)
     api_free_slow(ptr);
 }
 
+#ifdef SELECT_FAST_PATH
+/* lib/x86_64/fast_path.S */
+GL_HIDDEN void *fast_path_malloc_asm(size_t size);
+GL_HIDDEN void fast_path_free_asm(void *ptr);
+
+typedef void *malloc_function(size_t);
+typedef void free_function(void *);
+
+static malloc_function *resolve_malloc(void)
+{
+    return fixed_tables_in_place() ? fast_path_malloc_asm : fast_path_malloc_c;
+}
+
+static free_function *resolve_free(void)
+{
+    return fixed_tables_in_place() ? fast_path_free_asm : fast_path_free_c;
+}
+
+GL_EXPORT void *gl_malloc(size_t size) __attribute__((ifunc("resolve_malloc")));
+GL_EXPORT void gl_free(void *ptr) __attribute__((ifunc("resolve_free")));
 #endif

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "init.h"
+#include "fixed_tables.h"
 #include "freelist.h"
 #include "arena.h"
 #include "base.h"
@@ -84,6 +85,7 @@ bool init_slow(void)
         init_state = 1;
         options_parse(getenv("GLWEAVE_OPTIONS"));
         error_abort_on_misuse = options.abort_on_error;
+        fixed_tables_in_place(); /* before the tables are first written */
         size_class_init();
         large_set_secret(process_secret());
         freelist_set_key(process_secret());

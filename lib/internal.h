@@ -53,6 +53,15 @@
 #define GL_BINS (GL_SMALL_CLASSES + 1)
 
 
+/* Where the x86_64 fast paths find their two tables when fixed_tables.c
+ * could map them there: below 2 GiB, so that an instruction addresses them
+ * with an absolute 32-bit displacement.  The size table
+ * (size_class_bin_of_size) comes first, the segment-to-bin map
+ * (registry_bin_map, one byte per segment) at GL_FIXED_BIN_MAP. */
+#define GL_FIXED_TABLES_BASE 0x20000000
+#define GL_FIXED_SIZE_TABLE GL_FIXED_TABLES_BASE
+#define GL_FIXED_BIN_MAP (GL_FIXED_TABLES_BASE + 0x10000)
+
 /* Largest request accepted at all: beyond it, sizes cannot be rounded and
  * mapped without overflow. */
 #define GL_MAX_REQUEST (((size_t)1 << 46))

@@ -26,7 +26,8 @@ struct registry_leaf {
     struct segment_header *entries[LEAF_ENTRIES];
 };
 
-uint8_t registry_bin_map[GL_SEGMENT_COUNT];
+static uint8_t bin_map_here[GL_SEGMENT_COUNT];
+uint8_t *registry_bin_map = bin_map_here;
 static struct registry_leaf *registry_root[ROOT_ENTRIES];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 bool registry_rcu_usable = true;

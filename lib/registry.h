@@ -8,9 +8,11 @@ struct segment_header;
 
 /* The fast map: one byte per segment of the address space, the bin of a
  * small segment or 0.  Read without any lock by the fast path of free.  It
- * is static (zero pages until written) so that it exists before any
- * initialisation: free() may run before glweave's constructor. */
-GL_HIDDEN extern uint8_t registry_bin_map[GL_SEGMENT_COUNT];
+ * points to GL_FIXED_BIN_MAP when fixed_tables.c mapped it there (before
+ * any segment exists), else to a static array (zero pages until written)
+ * that exists before any initialisation: free() may run before glweave's
+ * constructor. */
+GL_HIDDEN extern uint8_t *registry_bin_map;
 
 /* Publishes header as the owner of the segment containing address; bin is
  * the small bin of the segment or 0.  Returns false when metadata memory is

@@ -2,11 +2,15 @@
  * threads were started before the load, and more threads started after it:
  * all of them allocate, verify and free through the loaded library (its
  * initial-exec TLS must fit glibc's static TLS surplus, its initialisation
- * must be lazy and thread-safe), and blocks cross threads.  This program is
- * not linked with glweave.
+ * must be lazy and thread-safe), and blocks cross threads.  The same again
+ * in a process where the fixed address of the fast paths' tables is taken
+ * before the load: the library must then work with its portable fast path.
+ * This program is not linked with glweave.
  *
  * SPDX-License-Identifier: MIT
  */
+#include "config.h"
+
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>
@@ -14,6 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+/* GL_FIXED_TABLES_BASE in lib/internal.h */
+#define FIXED_TABLES_BASE 0x20000000ul
 
 typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
@@ -78,7 +89,25 @@ static void *worker(void *arg)
     return NULL;
 }
 
-START_TEST(threads_before_and_after_dlopen)
+/* Is there a mapping that starts at FIXED_TABLES_BASE, and is it
+ * readable? */
+static int fixed_region_state(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    int state = 0; /* absent */
+    while (maps && fgets(line, sizeof line, maps)) {
+        unsigned long start;
+        char perms[8];
+        if (sscanf(line, "%lx-%*x %7s", &start, perms) == 2 && start == FIXED_TABLES_BASE)
+            state = perms[0] == 'r' ? 2 : 1;
+    }
+    if (maps)
+        fclose(maps);
+    return state;
+}
+
+static void threads_before_and_after_dlopen(void)
 {
     pthread_t threads[THREADS_BEFORE + THREADS_AFTER];
     for (unsigned i = 0; i < THREADS_BEFORE; i++)
@@ -113,6 +142,25 @@ START_TEST(threads_before_and_after_dlopen)
     /* The library stays loaded: threads' exit handlers (pthread keys) point
      * into it, as for any allocator that is dlopened. */
 }
+
+START_TEST(load_with_threads_before_and_after)
+{
+    threads_before_and_after_dlopen();
+#ifdef GLWEAVE_ASM_X86_64
+    /* The tables went to their fixed address: the assembly fast path runs. */
+    ck_assert_int_eq(fixed_region_state(), 2);
+#endif
+}
+END_TEST
+
+START_TEST(load_when_the_fixed_address_is_taken)
+{
+    void *squatter = mmap((void *)FIXED_TABLES_BASE, 1 << 20, PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ck_assert_ptr_eq(squatter, (void *)FIXED_TABLES_BASE);
+    threads_before_and_after_dlopen();
+    ck_assert_int_eq(fixed_region_state(), 1); /* still ours, untouched */
+}
 END_TEST
 
 int main(void)
@@ -126,7 +174,8 @@ int main(void)
     Suite *suite = suite_create("dlopen");
     TCase *tc = tcase_create("dlopen");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, threads_before_and_after_dlopen);
+    tcase_add_test(tc, load_with_threads_before_and_after);
+    tcase_add_test(tc, load_when_the_fixed_address_is_taken);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

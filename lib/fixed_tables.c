@@ -1,0 +1,92 @@
+/* fixed_tables.c -- tries once to map the size-to-bin table and the
+ * segment-to-bin map at a fixed address below 2 GiB (GL_FIXED_TABLES_BASE).
+ * There the x86_64 fast paths index them with an absolute 32-bit
+ * displacement instead of first loading a position-independent base
+ * address: one instruction less in each of gl_malloc and gl_free.
+ *
+ * The address is only asked for, never forced (MAP_FIXED_NOREPLACE): when
+ * something already lives there (a second copy of glweave in the process,
+ * a sanitizer's or an emulator's reservation) or the kernel is too old to
+ * honour the request, the tables stay in the library's own arrays and the
+ * fast-path resolvers pick the portable C fast path, which reads them
+ * through their pointers.  The decision is taken once, before any table is
+ * written, and never changes.
+ *
+ * It runs from ifunc resolvers, that is, while the dynamic loader is still
+ * relocating: it makes raw system calls and touches no other library.  It
+ * owns the decision and the mapping; it never writes the tables' contents
+ * (size_class.c and registry.c do).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "fixed_tables.h"
+#include "registry.h"
+#include "size_class.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define TABLES_SIZE (GL_FIXED_BIN_MAP - GL_FIXED_TABLES_BASE + GL_SEGMENT_COUNT)
+
+_Static_assert(GL_FIXED_BIN_MAP - GL_FIXED_SIZE_TABLE >= GL_SMALL_MAX + 1, "size table overlaps the map");
+_Static_assert(GL_FIXED_TABLES_BASE + TABLES_SIZE < ((size_t)1 << 31), "tables beyond disp32 reach");
+
+/* 0: not decided yet; 2: being decided; 1: in place; -1: in the library's
+ * own arrays.  A lazily bound ifunc resolver and init may race for it. */
+static int decision;
+
+#if defined(__x86_64__) && defined(__linux__)
+static long raw_syscall6(long number, long a, long b, long c, long d, long e, long f)
+{
+    long result;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+}
+
+static bool map_tables(void)
+{
+    long want = GL_FIXED_TABLES_BASE;
+    long got = raw_syscall6(SYS_mmap, want, (long)TABLES_SIZE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got == want)
+        return true;
+    /* A kernel older than 4.17 takes the flag for a hint and maps elsewhere. */
+    if (got > 0 || got < -4095)
+        raw_syscall6(SYS_munmap, got, (long)TABLES_SIZE, 0, 0, 0, 0);
+    return false;
+}
+#else
+static bool map_tables(void)
+{
+    return false;
+}
+#endif
+
+bool fixed_tables_in_place(void)
+{
+    int seen = __atomic_load_n(&decision, __ATOMIC_ACQUIRE);
+    if (seen == 0 && __atomic_compare_exchange_n(&decision, &seen, 2, false, __ATOMIC_ACQUIRE,
+                                                 __ATOMIC_ACQUIRE)) {
+        seen = map_tables() ? 1 : -1;
+        if (seen == 1) {
+            size_class_bin_of_size = (uint8_t *)(uintptr_t)GL_FIXED_SIZE_TABLE;
+            registry_bin_map = (uint8_t *)(uintptr_t)GL_FIXED_BIN_MAP;
+        }
+        __atomic_store_n(&decision, seen, __ATOMIC_RELEASE);
+    }
+    while (seen == 2) {
+        __builtin_ia32_pause();
+        seen = __atomic_load_n(&decision, __ATOMIC_ACQUIRE);
+    }
+    return seen == 1;
+}
