@@ -125,7 +125,7 @@ static size_t usable_size_checked(const void *ptr, const char *call)
         size_t index;
         struct segment_header *segment = segment_of(ptr);
         if (segment_slab_of_block(segment, ptr, &index) == NULL) {
-            error_report_pointer(call, arena_small_fault(segment, ptr), ptr);
+            error_report_pointer(call, arena_small_fault(segment, ptr, call), ptr);
             return 0;
         }
         return size_class_block_size[bin];

@@ -340,7 +340,7 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
     return taken;
 }
 
-const char *arena_small_fault(struct segment_header *segment, const void *ptr)
+const char *arena_small_fault(struct segment_header *segment, const void *ptr, const char *call)
 {
     size_t offset = (size_t)((const char *)ptr - (const char *)segment);
     size_t index = offset >> GL_SLAB_SHIFT;
@@ -349,7 +349,11 @@ const char *arena_small_fault(struct segment_header *segment, const void *ptr)
         const char *p = ptr;
         if (p >= slab->first_block && (size_t)(p - slab->first_block) % segment->block_size == 0
             && (size_t)(p - slab->first_block) / segment->block_size < slab->capacity)
-            return "not an allocated block"; /* a block's place, not carved or given back */
+            /* A block's place that is not out: given back already.  (A
+             * purged slab forgets which of its blocks were ever carved, so
+             * "never handed out" cannot be told apart; a wild pointer
+             * landing exactly on a block boundary is the rarer case.) */
+            return error_freed_reason(call);
     }
     return "not the start of a block";
 }
@@ -360,7 +364,7 @@ static void return_one(struct arena *arena, struct segment_header *segment, void
     size_t index;
     struct slab *slab = segment_slab_of_block(segment, block, &index);
     if (slab == NULL) {
-        error_report_pointer(call, arena_small_fault(segment, block), block);
+        error_report_pointer(call, arena_small_fault(segment, block, call), block);
         return; /* report-and-leak mode */
     }
     if (!is_out(segment, index)) {

@@ -47,9 +47,9 @@ GL_HIDDEN unsigned arena_take_small(struct arena *arena, unsigned bin, unsigned 
  * for error messages. */
 GL_HIDDEN void arena_return_small(void **blocks, unsigned count, const char *call);
 
-/* Why ptr, in a small segment but not a block start that was handed out,
- * was refused: the reason for an "invalid pointer" report. */
-GL_HIDDEN const char *arena_small_fault(struct segment_header *segment, const void *ptr);
+/* Why ptr, in a small segment but not a block start that is out, was
+ * refused by call: the reason for an "invalid pointer" report. */
+GL_HIDDEN const char *arena_small_fault(struct segment_header *segment, const void *ptr, const char *call);
 
 GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment);
 /* header is the registry entry of ptr's segment (kind SEGMENT_LARGE).

@@ -323,6 +323,37 @@ START_TEST(double_free_small_after_flush)
 }
 END_TEST
 
+/* The first free empties p's slab, and gl_trim gives the slab's pages
+ * back (which forgets what was ever carved there); keeper, in another slab
+ * of the same segment, keeps the segment mapped. */
+static void free_trim_free(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 1; i < 8; i++)
+        gl_free(blocks[i]);
+    gl_thread_flush();
+    gl_trim();
+    gl_free(blocks[7]);
+    gl_thread_flush();
+}
+
+START_TEST(double_free_small_after_trim)
+{
+    warm_up();
+    void *blocks[8];
+    for (int i = 0; i < 8; i++) {
+        blocks[i] = gl_malloc(16 * KiB);
+        ck_assert_ptr_nonnull(blocks[i]);
+    }
+    /* 16 KiB blocks: four to a 64 KiB slab */
+    ck_assert_msg(bits(blocks[0]) >> 16 != bits(blocks[7]) >> 16, "blocks 0 and 7 share a slab");
+    expect_report(free_trim_free, blocks, "free, gl_trim, free of a small block", "free", bits(blocks[7]),
+                  "double free");
+    for (int i = 0; i < 8; i++)
+        gl_free(blocks[i]);
+}
+END_TEST
+
 /* No explicit flush: the second free is found when the bin overflows. */
 static void double_free_then_overflow(void *arg)
 {
@@ -833,6 +864,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, double_free_at_once);
     tcase_add_test(tc, double_free_after_other_frees);
     tcase_add_test(tc, double_free_small_after_flush);
+    tcase_add_test(tc, double_free_small_after_trim);
     tcase_add_test(tc, double_free_small_cache_overflow);
     tcase_add_test(tc, double_free_small_at_thread_exit);
     tcase_add_test(tc, double_free_on_other_thread);
