@@ -6,9 +6,10 @@
 # the program printed in its EXPECT line) and SIGABRT -- never SIGSEGV,
 # never exit 0.  Run by `make check` (tests/misuse/Makefile.inc), which
 # passes MISUSE_CC and MISUSE_MAKE; `sh tests/misuse.sh` from a build
-# directory works too.  Exit 77 (skipped) for sanitizer builds, whose
-# library needs the sanitizer's runtime in every program, and when
-# pkg-config is missing.  Never writes outside its temporary directory.
+# directory works too.  MISUSE_SKIP="name ..." leaves programs out (to
+# look at the others while a known failure is being fixed).  Exit 77
+# (skipped) for sanitizer builds, whose library needs the sanitizer's
+# runtime in every program, and when pkg-config is missing.  Never writes outside its temporary directory.
 #
 # SPDX-License-Identifier: MIT
 
@@ -65,6 +66,9 @@ passed=0
 
 for source in "$programs_dir"/*.c; do
     name=$(basename "$source" .c)
+    case " ${MISUSE_SKIP:-} " in
+        *" $name "*) echo "SKIP: $name (MISUSE_SKIP)"; continue ;;
+    esac
     exe=$tmp/$name
     # $flags is split on purpose: it is a list of options
     # shellcheck disable=SC2086
