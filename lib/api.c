@@ -1,6 +1,6 @@
 /* api.c -- the gl_* functions above the fast path: the slow paths of
  * gl_malloc and gl_free (small, large and huge dispatch, pointer
- * validation), and calloc, realloc, aligned allocation, usable size.  It
+ * validation and the reason given for a refused pointer), and calloc, realloc, aligned allocation, usable size.  It
  * owns the API's edge behaviour (errno, NULL, zero sizes); it never touches
  * a thread cache's lists or a slab directly.
  *
@@ -67,37 +67,59 @@ void *api_malloc_slow(size_t size)
 }
 
 /* What the registry says about a pointer outside small segments. */
-enum pointer_kind { POINTER_INVALID, POINTER_LARGE, POINTER_HUGE };
+enum pointer_kind {
+    POINTER_UNKNOWN,  /* in no segment of glweave's */
+    POINTER_INTERIOR, /* in a huge block's segment, not its start */
+    POINTER_LARGE,    /* in a large segment: large.c decides */
+    POINTER_HUGE,
+};
 
-static enum pointer_kind classify_big(const void *ptr, struct segment_header **header_out)
+/* Call between registry_read_begin and _end: header stays mapped. */
+static enum pointer_kind classify_big(struct segment_header *header, const void *ptr, const char *call)
 {
-    bool use_rcu = tcache_thread_uses_rcu();
-    registry_read_begin(use_rcu);
-    struct segment_header *header = registry_lookup(ptr);
-    enum pointer_kind kind = POINTER_INVALID;
-    if (header != NULL && header->magic == SEGMENT_MAGIC) {
-        if (header->kind == SEGMENT_LARGE)
-            kind = POINTER_LARGE;
-        else if (header->kind == SEGMENT_HUGE && huge_owns(header, ptr))
-            kind = POINTER_HUGE;
-    }
-    registry_read_end(use_rcu);
-    *header_out = header;
-    return kind;
+    if (header == NULL)
+        return POINTER_UNKNOWN;
+    if (header->magic != SEGMENT_MAGIC)
+        error_report_corruption(call, ptr, "overwritten segment header at", header);
+    if (header->kind == SEGMENT_LARGE)
+        return POINTER_LARGE;
+    if (header->kind == SEGMENT_HUGE)
+        return huge_owns(header, ptr) ? POINTER_HUGE : POINTER_INTERIOR;
+    return POINTER_UNKNOWN;
+}
+
+/* The reason given for a pointer classify_big did not accept. */
+static const char *big_fault_reason(enum pointer_kind kind, const void *ptr, const char *call)
+{
+    /* A freed huge block's mapping and registry entry are gone, and its
+     * address may meanwhile lie in another huge block's segment. */
+    if (huge_recently_freed(ptr))
+        return error_freed_reason(call);
+    return kind == POINTER_INTERIOR ? "not the start of a block" : "not allocated by glweave";
 }
 
 static void free_big(void *ptr, const char *call)
 {
-    struct segment_header *header;
-    switch (classify_big(ptr, &header)) {
+    bool use_rcu = tcache_thread_uses_rcu();
+    registry_read_begin(use_rcu);
+    struct segment_header *header = registry_lookup(ptr);
+    enum pointer_kind kind = classify_big(header, ptr, call);
+    /* Claimed while the header is sure to be mapped: of two threads freeing
+     * one huge block, only the claimant unmaps it. */
+    bool claimed = kind == POINTER_HUGE && huge_claim(header, ptr);
+    registry_read_end(use_rcu);
+    switch (kind) {
     case POINTER_LARGE:
         arena_free_large(header, ptr, call);
         return;
     case POINTER_HUGE:
-        huge_free(header);
+        if (claimed)
+            huge_free(header, ptr);
+        else
+            error_report_pointer(call, error_freed_reason(call), ptr);
         return;
     default:
-        error_report_pointer(call, NULL, ptr);
+        error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
     }
 }
 
@@ -123,24 +145,27 @@ static size_t usable_size_checked(const void *ptr, const char *call)
     unsigned bin = registry_fast_bin(ptr);
     if (bin != 0) {
         size_t index;
-        if (segment_slab_of_block(segment_of(ptr), ptr, &index) == NULL) {
-            error_report_pointer(call, NULL, ptr);
+        struct segment_header *segment = segment_of(ptr);
+        if (segment_slab_of_block(segment, ptr, &index) == NULL) {
+            error_report_pointer(call, arena_small_fault(segment, ptr, call), ptr);
             return 0;
         }
         return size_class_block_size[bin];
     }
-    struct segment_header *header;
-    switch (classify_big(ptr, &header)) {
-    case POINTER_LARGE: {
-        size_t usable = arena_usable_large(header, ptr);
-        if (usable == 0)
-            error_report_pointer(call, NULL, ptr);
-        return usable;
-    }
+    bool use_rcu = tcache_thread_uses_rcu();
+    registry_read_begin(use_rcu);
+    struct segment_header *header = registry_lookup(ptr);
+    enum pointer_kind kind = classify_big(header, ptr, call);
+    /* read while the mapping is sure to be there */
+    size_t huge_usable = kind == POINTER_HUGE ? huge_usable_size(header) : 0;
+    registry_read_end(use_rcu);
+    switch (kind) {
+    case POINTER_LARGE:
+        return arena_usable_large(header, ptr, call); /* reports a refusal */
     case POINTER_HUGE:
-        return huge_usable_size(header);
+        return huge_usable;
     default:
-        error_report_pointer(call, NULL, ptr);
+        error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
         return 0;
     }
 }
@@ -194,8 +219,12 @@ static bool resize_in_place(void *ptr, size_t size)
 {
     if (registry_fast_bin(ptr) != 0)
         return false;
-    struct segment_header *header;
-    switch (classify_big(ptr, &header)) {
+    bool use_rcu = tcache_thread_uses_rcu();
+    registry_read_begin(use_rcu);
+    struct segment_header *header = registry_lookup(ptr);
+    enum pointer_kind kind = classify_big(header, ptr, "realloc");
+    registry_read_end(use_rcu);
+    switch (kind) {
     case POINTER_LARGE:
         return size > GL_SMALL_MAX && size <= GL_LARGE_MAX && arena_resize_large(header, ptr, size);
     case POINTER_HUGE:

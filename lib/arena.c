@@ -310,7 +310,7 @@ static void *next_in_slab(struct slab *slab, void *block, size_t block_size, uns
     if (next >= first && next < first + (size_t)slab->capacity * block_size
         && (next - first) % block_size == 0)
         return (void *)next;
-    error_report_corruption("malloc", "corrupted free list (write after free or overflow)",
+    error_report_broken_list("malloc", "corrupted free list (write after free or overflow)",
                             size_class_block_size[bin_index], next);
     slab->free_count = 1; /* the block being taken is the last one left */
     return NULL;
@@ -360,13 +360,31 @@ unsigned arena_take_small(struct arena *arena, unsigned bin_index, unsigned want
     return taken;
 }
 
+const char *arena_small_fault(struct segment_header *segment, const void *ptr, const char *call)
+{
+    size_t offset = (size_t)((const char *)ptr - (const char *)segment);
+    size_t index = offset >> GL_SLAB_SHIFT;
+    if (index < __atomic_load_n(&segment->slabs_started, __ATOMIC_ACQUIRE)) {
+        const struct slab *slab = &segment->slabs[index];
+        const char *p = ptr;
+        if (p >= slab->first_block && (size_t)(p - slab->first_block) % segment->block_size == 0
+            && (size_t)(p - slab->first_block) / segment->block_size < slab->capacity)
+            /* A block's place that is not out: given back already.  (A
+             * purged slab forgets which of its blocks were ever carved, so
+             * "never handed out" cannot be told apart; a wild pointer
+             * landing exactly on a block boundary is the rarer case.) */
+            return error_freed_reason(call);
+    }
+    return "not the start of a block";
+}
+
 /* Returns one block to its slab; the owning arena's lock is held. */
 static void return_one(struct arena *arena, struct segment_header *segment, void *block, const char *call)
 {
     size_t index;
     struct slab *slab = segment_slab_of_block(segment, block, &index);
     if (slab == NULL) {
-        error_report_pointer(call, NULL, block);
+        error_report_pointer(call, arena_small_fault(segment, block, call), block);
         return; /* report-and-leak mode */
     }
     if (!is_out(segment, index)) {
@@ -442,12 +460,12 @@ void arena_free_large(struct segment_header *header, void *ptr, const char *call
     struct segment_header *release;
     arena_lock(arena);
     debug_check_heap(arena, "before freeing");
-    bool ok = large_free(&arena->large, ptr, &release);
+    enum large_fault fault = large_free(&arena->large, ptr, call, &release);
     debug_check_heap(arena, "after freeing");
     maybe_purge(arena);
     arena_unlock_and_unmap(arena);
-    if (!ok)
-        error_report_pointer(call, NULL, ptr);
+    if (fault != LARGE_OK)
+        error_report_pointer(call, arena_large_fault_reason(fault, call), ptr);
     if (release)
         segment_destroy(release);
 }
@@ -463,15 +481,25 @@ bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)
     return ok;
 }
 
-size_t arena_usable_large(struct segment_header *header, const void *ptr)
+size_t arena_usable_large(struct segment_header *header, const void *ptr, const char *call)
 {
     /* Under the lock: a neighbour's free or allocation rewrites this
      * block's header (its "previous is free" flag). */
     struct arena *arena = header->arena;
+    enum large_fault fault;
     arena_lock(arena);
-    size_t usable = large_usable_size(ptr);
+    size_t usable = large_usable_size(ptr, call, &fault);
     arena_unlock(arena);
+    if (fault != LARGE_OK)
+        error_report_pointer(call, arena_large_fault_reason(fault, call), ptr);
     return usable;
+}
+
+const char *arena_large_fault_reason(enum large_fault fault, const char *call)
+{
+    if (fault == LARGE_FREED)
+        return error_freed_reason(call);
+    return "not the start of a block";
 }
 
 void arena_read_counters(unsigned index, struct arena_counters *out)

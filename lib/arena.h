@@ -47,10 +47,18 @@ GL_HIDDEN unsigned arena_take_small(struct arena *arena, unsigned bin, unsigned 
  * for error messages. */
 GL_HIDDEN void arena_return_small(void **blocks, unsigned count, const char *call);
 
+/* Why ptr, in a small segment but not a block start that is out, was
+ * refused by call: the reason for an "invalid pointer" report. */
+GL_HIDDEN const char *arena_small_fault(struct segment_header *segment, const void *ptr, const char *call);
+
 GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment);
-/* header is the registry entry of ptr's segment (kind SEGMENT_LARGE). */
+/* header is the registry entry of ptr's segment (kind SEGMENT_LARGE).
+ * Both report a pointer that is not an in-use block (after unlocking):
+ * call names the API function in the report. */
 GL_HIDDEN void arena_free_large(struct segment_header *header, void *ptr, const char *call);
-GL_HIDDEN size_t arena_usable_large(struct segment_header *header, const void *ptr);
+/* 0 when ptr was refused (and reported). */
+GL_HIDDEN size_t arena_usable_large(struct segment_header *header, const void *ptr, const char *call);
+GL_HIDDEN const char *arena_large_fault_reason(enum large_fault fault, const char *call);
 GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size_t size);
 
 /* Returns dirty free memory of every arena to the OS, and unmaps wholly

@@ -1,6 +1,8 @@
 /* error.c -- how glweave reports a bad pointer or a broken invariant.
  * It must never allocate, never use stdio and never take an allocator lock:
- * it runs in the middle of failing allocator calls.
+ * it runs in the middle of failing allocator calls.  Every report is one
+ * line written with a single write(2) where possible, so that lines from
+ * two threads do not interleave.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -11,6 +13,12 @@
 #include <unistd.h>
 
 bool error_abort_on_misuse = true;
+
+/* A report being assembled on the stack; parts that do not fit are cut. */
+struct report_line {
+    char text[320];
+    size_t length;
+};
 
 static void write_all(const char *text, size_t length)
 {
@@ -23,94 +31,122 @@ static void write_all(const char *text, size_t length)
     }
 }
 
-static size_t format_hex(char *out, uintptr_t value)
+/* Appends at most limit bytes of text, always leaving room for "\n". */
+static void put_text(struct report_line *line, const char *text, size_t limit)
+{
+    size_t length = strlen(text);
+    if (length > limit)
+        length = limit;
+    size_t room = sizeof line->text - 1 - line->length;
+    if (length > room)
+        length = room;
+    memcpy(line->text + line->length, text, length);
+    line->length += length;
+}
+
+static void put_hex(struct report_line *line, uintptr_t value)
 {
     static const char digits[] = "0123456789abcdef";
     char reversed[2 * sizeof value];
+    char text[2 * sizeof value + 3];
     size_t n = 0;
     do {
         reversed[n++] = digits[value & 15];
         value >>= 4;
     } while (value);
-    out[0] = '0';
-    out[1] = 'x';
+    text[0] = '0';
+    text[1] = 'x';
     for (size_t i = 0; i < n; i++)
-        out[2 + i] = reversed[n - 1 - i];
-    return n + 2;
+        text[2 + i] = reversed[n - 1 - i];
+    text[n + 2] = '\0';
+    put_text(line, text, sizeof text);
+}
+
+/* "glweave: CALL(): " -- the head every report shares. */
+static void put_head(struct report_line *line, const char *call)
+{
+    line->length = 0;
+    put_text(line, "glweave: ", 16);
+    put_text(line, call, 64);
+    put_text(line, "(): ", 8);
+}
+
+static void emit(struct report_line *line)
+{
+    line->text[line->length++] = '\n';
+    write_all(line->text, line->length);
 }
 
 void error_report_pointer(const char *call, const char *reason, const void *ptr)
 {
-    char line[256];
-    size_t n = 0;
-    const char *parts[] = {"glweave: ", call, "(): invalid pointer "};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        size_t len = strlen(parts[i]);
-        if (len > 64)
-            len = 64;
-        memcpy(line + n, parts[i], len);
-        n += len;
-    }
-    n += format_hex(line + n, (uintptr_t)ptr);
+    struct report_line line;
+    put_head(&line, call);
+    put_text(&line, "invalid pointer ", 32);
+    put_hex(&line, (uintptr_t)ptr);
     if (reason != NULL) {
-        size_t len = strlen(reason);
-        if (len > 100)
-            len = 100;
-        line[n++] = ' ';
-        line[n++] = '(';
-        memcpy(line + n, reason, len);
-        n += len;
-        line[n++] = ')';
+        put_text(&line, " (", 2);
+        put_text(&line, reason, 100);
+        put_text(&line, ")", 1);
     }
-    line[n++] = '\n';
-    write_all(line, n);
+    emit(&line);
     if (error_abort_on_misuse)
         abort();
 }
 
-static size_t format_decimal(char *out, size_t value)
+static void put_decimal(struct report_line *line, size_t value)
 {
-    char reversed[24];
+    char reversed[24], text[24];
     size_t n = 0;
     do {
         reversed[n++] = (char)('0' + value % 10);
         value /= 10;
     } while (value);
     for (size_t i = 0; i < n; i++)
-        out[i] = reversed[n - 1 - i];
-    return n;
+        text[i] = reversed[n - 1 - i];
+    text[n] = '\0';
+    put_text(line, text, sizeof text);
 }
 
-static size_t append(char *line, size_t n, const char *text)
+void error_report_broken_list(const char *call, const char *what, size_t block_size, uintptr_t value)
 {
-    size_t len = strlen(text);
-    if (len > 100)
-        len = 100;
-    memcpy(line + n, text, len);
-    return n + len;
-}
-
-void error_report_corruption(const char *call, const char *what, size_t block_size, uintptr_t value)
-{
-    char line[320];
-    size_t n = append(line, 0, "glweave: ");
-    n = append(line, n, call);
-    n = append(line, n, "(): ");
-    n = append(line, n, what);
-    n = append(line, n, ": a link of the ");
-    n += format_decimal(line + n, block_size);
-    n = append(line, n, "-byte blocks decodes to ");
-    n += format_hex(line + n, value);
-    line[n++] = '\n';
-    write_all(line, n);
+    struct report_line line;
+    put_head(&line, call);
+    put_text(&line, what, 100);
+    put_text(&line, ": a link of the ", 16);
+    put_decimal(&line, block_size);
+    put_text(&line, "-byte blocks decodes to ", 32);
+    put_hex(&line, value);
+    emit(&line);
     if (error_abort_on_misuse)
         abort();
 }
 
+void error_report_corruption(const char *call, const void *ptr, const char *what, const void *where)
+{
+    struct report_line line;
+    put_head(&line, call);
+    put_text(&line, "heap corruption near ", 32);
+    put_hex(&line, (uintptr_t)ptr);
+    put_text(&line, " (", 2);
+    put_text(&line, what, 100);
+    put_text(&line, " ", 1);
+    put_hex(&line, (uintptr_t)where);
+    put_text(&line, ")", 1);
+    emit(&line);
+    abort();
+}
+
+const char *error_freed_reason(const char *call)
+{
+    return strncmp(call, "free", 4) == 0 ? "double free" : "block already freed";
+}
+
 void error_fatal(const char *what)
 {
-    write_all("glweave: fatal: ", 16);
-    write_all(what, strlen(what));
-    write_all("\n", 1);
+    struct report_line line;
+    line.length = 0;
+    put_text(&line, "glweave: fatal: ", 16);
+    put_text(&line, what, 200);
+    emit(&line);
     abort();
 }

@@ -53,13 +53,35 @@ static long raw_syscall6(long number, long a, long b, long c, long d, long e, lo
     return result;
 }
 
+/* Pointers at or above 2^47 (kernel or non-canonical addresses) index the
+ * map far beyond its end, up to 2^42 bytes from its start.  Readable zero
+ * pages there send them to bin 0, hence to the slow path and its report,
+ * instead of a SIGSEGV: 4 TiB of address space, read-only, never touched by
+ * a valid pointer, so it costs no memory and no commit charge, and it is
+ * left out of core dumps.  Best effort: where it cannot be had (valgrind,
+ * an address-space limit, a sanitizer's shadow), such pointers still crash
+ * the assembly fast path. */
+static void reserve_tail(void)
+{
+    long start = GL_FIXED_BIN_MAP + (long)GL_SEGMENT_COUNT;
+    long length = ((long)1 << (64 - GL_SEGMENT_SHIFT)) - (long)GL_SEGMENT_COUNT;
+    long got = raw_syscall6(SYS_mmap, start, length, PROT_READ,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got == start)
+        raw_syscall6(SYS_madvise, start, length, MADV_DONTDUMP, 0, 0, 0);
+    else if (got > 0 || got < -4095)
+        raw_syscall6(SYS_munmap, got, length, 0, 0, 0, 0);
+}
+
 static bool map_tables(void)
 {
     long want = GL_FIXED_TABLES_BASE;
     long got = raw_syscall6(SYS_mmap, want, (long)TABLES_SIZE, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-    if (got == want)
+    if (got == want) {
+        reserve_tail();
         return true;
+    }
     /* A kernel older than 4.17 takes the flag for a hint and maps elsewhere. */
     if (got > 0 || got < -4095)
         raw_syscall6(SYS_munmap, got, (long)TABLES_SIZE, 0, 0, 0, 0);

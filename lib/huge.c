@@ -2,7 +2,9 @@
  * arena's heap), each in a mapping of its own that starts with a segment
  * header.  The mapping starts on a segment boundary, and only the segment
  * holding the payload is registered.  It never
- * takes an arena lock; unmapping waits for registry readers.
+ * takes an arena lock; unmapping waits for registry readers.  A block is
+ * claimed before it is unmapped, so that of two threads freeing it only
+ * one unmaps, and the other is told it is a double free.
  *
  * The header stays addressable for memcheck (the registry's readers and
  * api.c read it); the padding between it and the payload does not, so
@@ -17,6 +19,15 @@
 #include "vg.h"
 
 static size_t huge_allocated;
+
+/* The payloads of the last RECENT_FREES huge blocks freed.  A second free
+ * of a huge block finds no mapping and no registry entry: without this it
+ * could only be called a pointer glweave does not know.  Written once per
+ * huge free (next to a munmap and a grace period), read only when a
+ * pointer has already been refused. */
+#define RECENT_FREES 64u
+static uintptr_t recent_frees[RECENT_FREES];
+static unsigned recent_next;
 
 static size_t header_room(void)
 {
@@ -61,12 +72,32 @@ void *huge_alloc(size_t size, size_t alignment)
 
 bool huge_owns(const struct segment_header *header, const void *ptr)
 {
-    return header->kind == SEGMENT_HUGE && header->huge_payload == ptr;
+    /* atomic: huge_claim clears it while other threads may look */
+    return header->kind == SEGMENT_HUGE && __atomic_load_n(&header->huge_payload, __ATOMIC_ACQUIRE) == ptr;
 }
 
-void huge_free(struct segment_header *header)
+bool huge_claim(struct segment_header *header, void *ptr)
 {
-    registry_remove(header->huge_payload);
+    char *expected = ptr;
+    if (!__atomic_compare_exchange_n(&header->huge_payload, &expected, NULL, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return false;
+    unsigned slot = __atomic_fetch_add(&recent_next, 1, __ATOMIC_RELAXED) % RECENT_FREES;
+    __atomic_store_n(&recent_frees[slot], (uintptr_t)ptr, __ATOMIC_RELAXED);
+    return true;
+}
+
+bool huge_recently_freed(const void *ptr)
+{
+    for (unsigned i = 0; i < RECENT_FREES; i++)
+        if (__atomic_load_n(&recent_frees[i], __ATOMIC_RELAXED) == (uintptr_t)ptr)
+            return true;
+    return false;
+}
+
+void huge_free(struct segment_header *header, void *ptr)
+{
+    registry_remove(ptr);
     segment_account_huge(-1, -(long)header->mapped_size);
     __atomic_sub_fetch(&huge_allocated, header->huge_usable, __ATOMIC_RELAXED);
     os_unmap(header, header->mapped_size);

@@ -9,6 +9,10 @@
  * its last 8 bytes (the footer), which lets the next block find it.  The
  * guard is the header's other word mixed with the block address and a
  * per-process secret: an overwritten header is caught when it is next read.
+ * Every operation checks the tags it is about to rely on (its own block's,
+ * its neighbours', a free neighbour's footer and index size) before it
+ * changes anything; only when one is wrong does the cold path walk the
+ * segment to tell a double free or a bad pointer from a corrupted heap.
  *
  * With --enable-valgrind everything in a segment's data area but the
  * payloads of blocks in use is unaddressable for memcheck (vg.h): headers,
@@ -108,10 +112,16 @@ static size_t segment_data_size(void)
     return GL_SEGMENT_SIZE - LARGE_HEADER_SIZE - segment_large_data_offset();
 }
 
-static void corrupt(const void *where)
+static inline size_t footer_of(const struct block_header *block, size_t size)
 {
-    error_report_pointer("free", "corrupted block header", where);
-    error_fatal("large heap metadata is corrupted");
+    return *(const size_t *)((const char *)block + size - sizeof(size_t));
+}
+
+/* Always aborts: once a tag is wrong, no later operation can trust the
+ * segment, whatever abort_on_error says. */
+static GL_COLD __attribute__((noreturn)) void corrupted(const char *call, const void *ptr, const void *where)
+{
+    error_report_corruption(call, ptr, "overwritten block tag at", where);
 }
 
 /* Makes block a free block of size bytes, with its footer and index entry,
@@ -190,6 +200,20 @@ static void carve(struct large_heap *heap, struct block_header *block, size_t si
     }
 }
 
+/* Is free block (the neighbour of an operation) whole: sound size, footer
+ * and index entry, followed by an in-use block whose header is intact? */
+static bool free_neighbour_sound(struct block_header *free_block)
+{
+    size_t size = block_size(free_block);
+    char *end = segment_data_end(segment_of(free_block));
+    if (size < MIN_BLOCK || size > (size_t)(end - (char *)free_block))
+        return false;
+    if (footer_of(free_block, size) != size || node_of(free_block)->size != size)
+        return false;
+    struct block_header *after = next_block(free_block);
+    return header_intact(after) && (after->size_flags & FLAG_IN_USE) != 0;
+}
+
 static void *alloc_block(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment)
 {
     size_t need = gl_align_up(size, GL_QUANTUM) + LARGE_HEADER_SIZE;
@@ -205,6 +229,11 @@ static void *alloc_block(struct large_heap *heap, struct arena *arena, size_t si
         node = large_index_first_fit(heap->free_index, need + slack);
     }
     struct block_header *block = block_of_node(node);
+    /* An overflow from the block before, or a write after free, may have
+     * hit this free block: never carve from broken tags. */
+    if (!header_intact(block) || (block->size_flags & FLAG_IN_USE) || block_size(block) != node->size
+        || !free_neighbour_sound(block))
+        corrupted("malloc", block + 1, block);
     size_t free_size = block_size(block);
     bool purged = is_purged(block);
     forget_free(heap, block);
@@ -260,33 +289,110 @@ static struct block_header *in_use_block(const void *ptr)
     return block;
 }
 
-static size_t usable_size(const void *ptr)
+/* Could a freed block's header still be at p - LARGE_HEADER_SIZE?  A block
+ * freed into its free neighbour keeps its old header, intact, inside the
+ * merged block, and a guard matches by accident with odds of 2^-64. */
+static bool stale_header_at(const char *segment_start, const char *p)
 {
-    struct block_header *block = in_use_block(ptr);
-    return block ? block_size(block) - LARGE_HEADER_SIZE : 0;
+    if (((uintptr_t)p & (GL_QUANTUM - 1)) != 0 || p < segment_start + LARGE_HEADER_SIZE)
+        return false;
+    const struct block_header *old = header_of(p);
+    return header_intact(old) && block_size(old) >= MIN_BLOCK;
 }
 
-static bool free_block(struct large_heap *heap, void *ptr, struct segment_header **release)
+/* The cold path behind every refused pointer: walks the segment's blocks
+ * from its start, checking each tag, and says what ptr is.  A broken tag on
+ * the way is reported as corruption (and aborts).  LARGE_OK means ptr is an
+ * in-use block start with sound tags around it. */
+static GL_COLD enum large_fault diagnose(const void *ptr, const char *call)
+{
+    struct segment_header *segment = segment_of(ptr);
+    char *start = segment_data_start(segment), *end = segment_data_end(segment);
+    const char *p = ptr;
+    struct block_header *block = (struct block_header *)start;
+    bool previous_free = false;
+    while ((char *)block < end) {
+        size_t size = block_size(block);
+        bool in_use = (block->size_flags & FLAG_IN_USE) != 0;
+        if (!header_intact(block) || size < MIN_BLOCK || size > (size_t)(end - (char *)block)
+            || previous_free != ((block->size_flags & FLAG_PREV_FREE) != 0)
+            || (!in_use && (previous_free || footer_of(block, size) != size)))
+            corrupted(call, ptr, block);
+        if (p < (char *)block + size) {
+            if (p < (char *)block + LARGE_HEADER_SIZE)
+                return LARGE_NOT_A_BLOCK; /* in a header, or before the first block */
+            if (p == (char *)block + LARGE_HEADER_SIZE) {
+                if (!in_use)
+                    return LARGE_FREED;
+                if (!header_intact(next_block(block)))
+                    corrupted(call, ptr, next_block(block));
+                return LARGE_OK;
+            }
+            return stale_header_at(start, p) ? LARGE_FREED : LARGE_NOT_A_BLOCK;
+        }
+        previous_free = !in_use;
+        block = next_block(block);
+    }
+    return LARGE_NOT_A_BLOCK; /* at or past the sentinel */
+}
+
+/* A check on the fast path failed: says why, or reports suspect as the
+ * broken tag when the walk finds ptr sound (a footer or an index entry
+ * the walk does not read). */
+static GL_COLD enum large_fault refuse(const void *ptr, const char *call, const void *suspect)
+{
+    enum large_fault fault = diagnose(ptr, call);
+    if (fault == LARGE_OK)
+        corrupted(call, ptr, suspect);
+    return fault;
+}
+
+static size_t usable_size(const void *ptr, const char *call, enum large_fault *fault)
+{
+    struct block_header *block = in_use_block(ptr);
+    if (block == NULL) {
+        *fault = refuse(ptr, call, header_of(ptr));
+        return 0;
+    }
+    *fault = LARGE_OK;
+    return block_size(block) - LARGE_HEADER_SIZE;
+}
+
+static enum large_fault free_block(struct large_heap *heap, void *ptr, const char *call,
+                            struct segment_header **release)
 {
     *release = NULL;
     struct block_header *block = in_use_block(ptr);
     if (block == NULL)
-        return false;
+        return refuse(ptr, call, header_of(ptr));
     size_t size = block_size(block);
-    heap->allocated -= size - LARGE_HEADER_SIZE;
 
+    /* Every tag the merge will trust is checked before anything changes.
+     * A block freed twice after merging into its free neighbour still has
+     * an intact header, but its neighbours disagree with it: refuse()
+     * walks the segment and finds it inside a free block. */
     struct block_header *next = next_block(block);
-    if (!(next->size_flags & FLAG_IN_USE)) {
+    bool next_free = !(next->size_flags & FLAG_IN_USE);
+    if (next_free && !free_neighbour_sound(next))
+        return refuse(ptr, call, next);
+    struct block_header *prev = NULL;
+    size_t prev_size = 0;
+    if (block->size_flags & FLAG_PREV_FREE) {
+        prev_size = *(size_t *)((char *)block - sizeof(size_t)); /* its footer */
+        prev = (struct block_header *)((char *)block - prev_size);
+        size_t room = (size_t)((char *)block - segment_data_start(segment_of(block)));
+        if (prev_size < MIN_BLOCK || prev_size > room || !header_intact(prev)
+            || block_size(prev) != prev_size || (prev->size_flags & FLAG_IN_USE)
+            || !free_neighbour_sound(prev))
+            return refuse(ptr, call, (char *)block - sizeof(size_t));
+    }
+
+    heap->allocated -= size - LARGE_HEADER_SIZE;
+    if (next_free) {
         forget_free(heap, next);
         size += block_size(next);
     }
-    if (block->size_flags & FLAG_PREV_FREE) {
-        size_t prev_size = *(size_t *)((char *)block - sizeof(size_t));
-        struct block_header *prev = (struct block_header *)((char *)block - prev_size);
-        if (prev_size < MIN_BLOCK || (char *)prev < segment_data_start(segment_of(block))
-            || !header_intact(prev) || block_size(prev) != prev_size
-            || (prev->size_flags & FLAG_IN_USE))
-            corrupt(prev);
+    if (prev != NULL) {
         forget_free(heap, prev);
         block = prev;
         size += prev_size;
@@ -296,12 +402,12 @@ static bool free_block(struct large_heap *heap, void *ptr, struct segment_header
             struct segment_header *segment = segment_of(block);
             unlink_segment(heap, segment);
             *release = segment;
-            return true;
+            return LARGE_OK;
         }
         heap->empty_segments++;
     }
     make_free(heap, block, size, false);
-    return true;
+    return LARGE_OK;
 }
 
 static bool resize_block(struct large_heap *heap, void *ptr, size_t size)
@@ -316,6 +422,10 @@ static bool resize_block(struct large_heap *heap, void *ptr, size_t size)
     size_t available = current;
     struct block_header *next = next_block(block);
     bool next_free = !(next->size_flags & FLAG_IN_USE);
+    if (next_free && !free_neighbour_sound(next)) {
+        refuse(ptr, "realloc", next); /* aborts unless ptr was freed */
+        return false;
+    }
     if (next_free)
         available += block_size(next);
     if (need > available)
@@ -426,20 +536,21 @@ void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, siz
     return payload;
 }
 
-size_t large_usable_size(const void *ptr)
+size_t large_usable_size(const void *ptr, const char *call, enum large_fault *fault)
 {
     vg_metadata_begin();
-    size_t usable = usable_size(ptr);
+    size_t usable = usable_size(ptr, call, fault);
     vg_metadata_end();
     return usable;
 }
 
-bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release)
+enum large_fault large_free(struct large_heap *heap, void *ptr, const char *call,
+                            struct segment_header **release)
 {
     vg_metadata_begin();
-    bool ok = free_block(heap, ptr, release);
+    enum large_fault fault = free_block(heap, ptr, call, release);
     vg_metadata_end();
-    return ok;
+    return fault;
 }
 
 bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size)

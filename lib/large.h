@@ -18,18 +18,29 @@ struct large_heap {
 
 #define LARGE_HEADER_SIZE 16u
 
+/* Why a pointer into a large segment was refused.  A corrupted heap is not
+ * among them: it is reported, and the process aborted, where it is found. */
+enum large_fault {
+    LARGE_OK,
+    LARGE_NOT_A_BLOCK, /* not the start of any block */
+    LARGE_FREED,       /* a block start (or a stale one) that is free: freed before */
+};
+
 /* All calls below need the owning arena's lock. */
 
 /* A block of at least size usable bytes whose address is a multiple of
  * alignment, or NULL when no memory can be mapped. */
 GL_HIDDEN void *large_alloc(struct large_heap *heap, struct arena *arena, size_t size, size_t alignment);
-/* Frees ptr (which must be in one of heap's segments).  Returns false for a
- * pointer that is not an in-use block start.  When a segment becomes wholly
- * free and another one already is, it is unlinked and stored in *release:
- * the caller destroys it after dropping the lock. */
-GL_HIDDEN bool large_free(struct large_heap *heap, void *ptr, struct segment_header **release);
-/* Usable size of an in-use block, or 0 if ptr is not one. */
-GL_HIDDEN size_t large_usable_size(const void *ptr);
+/* Frees ptr (which must be in one of heap's segments), or says why it may
+ * not (and leaves the heap as it was).  call names the API function in a
+ * corruption report.  When a segment becomes wholly free and another one
+ * already is, it is unlinked and stored in *release: the caller destroys
+ * it after dropping the lock. */
+GL_HIDDEN enum large_fault large_free(struct large_heap *heap, void *ptr, const char *call,
+                                      struct segment_header **release);
+/* Usable size of an in-use block; 0, with the reason in *fault, if ptr is
+ * not one. */
+GL_HIDDEN size_t large_usable_size(const void *ptr, const char *call, enum large_fault *fault);
 /* Grows or shrinks a block without moving it; false if it cannot. */
 GL_HIDDEN bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t size);
 /* Verifies every block of every segment of the heap and the index against

@@ -189,7 +189,7 @@ static inline void count_up(size_t *counter)
  * report-and-leak mode the rest of the list is abandoned. */
 static void report_broken_list(unsigned bin, uintptr_t decoded, const char *call)
 {
-    error_report_corruption(call, "corrupted free list (write after free, overflow or double free)",
+    error_report_broken_list(call, "corrupted free list (write after free, overflow or double free)",
                             size_class_block_size[bin], decoded);
 }
 
