@@ -261,6 +261,14 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
     }
     if (n)
         arena_return_small(batch, n, call);
+    /* More blocks on the list than the room accounts for: the program took
+     * a block out more often than it freed it, i.e. it freed it twice (the
+     * second free linked the block to itself or into a cycle).  The rest
+     * is abandoned, never followed. */
+    if (counted && next != FREELIST_END) {
+        report_broken_list(bin, next, call);
+        counted = false;
+    }
     /* Reaching the list's end counted it (kept + flushed blocks). */
     room_set(cache, bin, tcache_capacity[bin] - kept,
              counted && next == FREELIST_END ? kept + flushed : -1);

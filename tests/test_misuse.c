@@ -313,6 +313,38 @@ static void free_flush_free_flush(void *p)
     gl_thread_flush();
 }
 
+/* free(p) twice, then two allocations of the class hand p out twice, and
+ * the program writes into it: no flush in between, so nothing is caught
+ * before the thread cache is counted -- at the latest when the process
+ * exits, where the list turns out longer than the frees that built it. */
+static void double_free_reused_then_exit(void *p)
+{
+    gl_free(p);
+    gl_free(p);
+    char *a = gl_malloc(64), *b = gl_malloc(64);
+    memset(a, 'x', 64);
+    memset(b, 'y', 64);
+    exit(0); /* the library's destructor flushes this thread's cache */
+}
+
+START_TEST(double_free_small_reused_before_exit)
+{
+    warm_up();
+    void *p = gl_malloc(64);
+    ck_assert_ptr_nonnull(p);
+    struct child_end end;
+    misuse_run_child(double_free_reused_then_exit, p, &end);
+    ck_assert_msg(WIFSIGNALED(end.status) && WTERMSIG(end.status) == SIGABRT,
+                  "expected SIGABRT at exit, got status %d, stderr \"%s\"", end.status, end.err);
+    /* Either the second return of p to its slab ("double free") or the
+     * list's broken link is found first, depending on what the writes hit. */
+    ck_assert_msg(strncmp(end.err, "glweave: free(): ", 17) == 0
+                      && (strstr(end.err, "double free") || strstr(end.err, "corrupted free list")),
+                  "stderr \"%s\"", end.err);
+    gl_free(p);
+}
+END_TEST
+
 START_TEST(double_free_small_after_flush)
 {
     warm_up();
@@ -867,6 +899,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, double_free_small_after_trim);
     tcase_add_test(tc, double_free_small_cache_overflow);
     tcase_add_test(tc, double_free_small_at_thread_exit);
+    tcase_add_test(tc, double_free_small_reused_before_exit);
     tcase_add_test(tc, double_free_on_other_thread);
     tcase_add_test(tc, double_free_large_merged);
     tcase_add_test(tc, double_free_large_after_reuse);
