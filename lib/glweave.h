@@ -145,6 +145,8 @@ struct gl_arena_stats {
     size_t lock_acquired;       /* times the arena lock was taken */
     size_t lock_contended;      /* ... and found already held */
     size_t blocks_out[GL_STATS_CLASSES]; /* small blocks out, per class */
+    size_t cache_hits;          /* allocations served by the caches of this arena's threads */
+    size_t cache_misses;        /* refills of those caches from this arena */
 };
 
 /* Fills *out (of size out_size, normally sizeof *out).  Returns 0, or EINVAL

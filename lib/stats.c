@@ -97,7 +97,7 @@ GL_EXPORT int gl_stats_class(unsigned index, struct gl_class_stats *out, size_t 
     struct tcache_bin_counters caches[GL_BINS];
     memset(caches, 0, sizeof caches);
     size_t live_caches;
-    tcache_read_counters(&live_caches, caches);
+    tcache_read_counters(&live_caches, caches, NULL);
     size_t out_blocks = 0, slabs = 0;
     for (unsigned i = 0; i < arena_count(); i++) {
         struct arena_counters counters;
@@ -139,6 +139,14 @@ GL_EXPORT int gl_stats_arena(unsigned index, struct gl_arena_stats *out, size_t 
     out->lock_contended = counters.lock_contended;
     for (unsigned c = 0; c < GL_SMALL_CLASSES; c++)
         out->blocks_out[c] = counters.blocks_out[c + 1];
+    struct tcache_bin_counters caches[GL_BINS];
+    memset(caches, 0, sizeof caches);
+    size_t live_caches;
+    tcache_read_counters(&live_caches, caches, arena_get(index));
+    for (unsigned bin = 1; bin < GL_BINS; bin++) {
+        out->cache_hits += caches[bin].hits;
+        out->cache_misses += caches[bin].refills;
+    }
     return 0;
 }
 
@@ -228,7 +236,7 @@ GL_EXPORT int gl_stats_print(int fd)
     put_field(&r, "segments", s.segments);
     put_field(&r, "thread_caches", s.thread_caches);
     put_field(&r, "arenas", s.arenas);
-    put(&r, "arena      small_out  large_alloc        dirty    lock_taken   contended\n");
+    put(&r, "arena      small_out  large_alloc        dirty    lock_taken   contended      cache_hits  cache_misses\n");
     for (unsigned i = 0; i < s.arenas; i++) {
         struct gl_arena_stats a = {.version = GL_STATS_VERSION};
         if (gl_stats_arena(i, &a, sizeof a) != 0)
@@ -239,6 +247,8 @@ GL_EXPORT int gl_stats_print(int fd)
         put_number(&r, a.dirty, 13);
         put_number(&r, a.lock_acquired, 14);
         put_number(&r, a.lock_contended, 12);
+        put_number(&r, a.cache_hits, 16);
+        put_number(&r, a.cache_misses, 14);
         put(&r, "\n");
     }
     put(&r, "class  in_use_blocks  cached_blocks   slabs      cache_hits  cache_misses  cache_flushes\n");

@@ -50,6 +50,9 @@ static pthread_mutex_t tcache_list_lock = PTHREAD_MUTEX_INITIALIZER;
  * an exiting thread takes it before its TLS goes away. */
 static pthread_mutex_t tcache_hot_lock = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(tcache_all);
+/* Counters of exited threads' caches, per arena (arena_count() of them);
+ * written and read under tcache_hot_lock. */
+static struct tcache_bin_counters (*retired)[GL_BINS];
 static struct thread_cache *tcache_recycled;
 
 static void tcache_thread_exit(void *cache);
@@ -80,6 +83,9 @@ bool tcache_init(size_t budget)
         tcache_capacity[biggest]--;
         total -= size_class_block_size[biggest];
     }
+    retired = base_alloc(arena_count() * sizeof *retired);
+    if (retired == NULL)
+        return false;
     return pthread_key_create(&tcache_key, tcache_thread_exit) == 0;
 }
 
@@ -283,12 +289,22 @@ static void flush_all(struct thread_cache *cache, const char *call)
 
 /* Folds the hot part's hits into the cold cache and clears the hot part;
  * tcache_hot_lock is held. */
+/* Folds the hot part's hits into the cold cache, clears the hot part, and
+ * moves the cold counters to the arena's retired counters;
+ * tcache_hot_lock is held. */
 static void retire_hot(struct thread_cache *cache, struct tcache_hot *hot)
 {
+    struct tcache_bin_counters *to = retired[cache->arena->index];
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
         add_hits(cache, bin, tcache_word_hits(word_load(hot, bin)));
         word_store(hot, bin, 0);
         hot->heads[bin] = 0;
+        to[bin].hits += cache->hits[bin];
+        to[bin].refills += cache->refills[bin];
+        to[bin].flushes += cache->flushes[bin];
+        __atomic_store_n(&cache->hits[bin], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&cache->refills[bin], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&cache->flushes[bin], 0, __ATOMIC_RELAXED);
     }
     cache->hot = NULL;
 }
@@ -419,10 +435,10 @@ void tcache_request_flush_all(void)
 
 size_t tcache_cached_bytes(size_t *live_caches)
 {
-    return tcache_read_counters(live_caches, NULL);
+    return tcache_read_counters(live_caches, NULL, NULL);
 }
 
-size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins)
+size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins, const struct arena *only)
 {
     bool use_rcu = tcache_thread_uses_rcu();
     size_t bytes = 0, live = 0;
@@ -436,20 +452,29 @@ size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bin
     pthread_mutex_lock(&tcache_hot_lock);
     cds_list_for_each_entry_rcu(cache, &tcache_all, all_link) {
         struct tcache_hot *hot = cache->hot;
-        if (hot != NULL)
-            live++;
+        if (hot == NULL || (only != NULL && cache->arena != only))
+            continue;
+        live++;
         for (unsigned bin = 1; bin < GL_BINS; bin++) {
-            uint64_t word = hot ? word_load(hot, bin) : 0;
-            int32_t held = hot ? tcache_capacity[bin] - tcache_word_room(word) : 0;
+            uint64_t word = word_load(hot, bin);
+            int32_t held = tcache_capacity[bin] - tcache_word_room(word);
             if (held > 0)
                 bytes += (size_t)held * size_class_block_size[bin];
             if (bins) {
                 bins[bin].blocks += held > 0 ? (size_t)held : 0;
-                bins[bin].hits += __atomic_load_n(&cache->hits[bin], __ATOMIC_RELAXED)
-                                  + (hot ? tcache_word_hits(word) : 0);
+                bins[bin].hits += __atomic_load_n(&cache->hits[bin], __ATOMIC_RELAXED) + tcache_word_hits(word);
                 bins[bin].refills += __atomic_load_n(&cache->refills[bin], __ATOMIC_RELAXED);
                 bins[bin].flushes += __atomic_load_n(&cache->flushes[bin], __ATOMIC_RELAXED);
             }
+        }
+    }
+    for (unsigned a = 0; bins && a < arena_count(); a++) {
+        if (only != NULL && a != only->index)
+            continue;
+        for (unsigned bin = 1; bin < GL_BINS; bin++) {
+            bins[bin].hits += retired[a][bin].hits;
+            bins[bin].refills += retired[a][bin].refills;
+            bins[bin].flushes += retired[a][bin].flushes;
         }
     }
     pthread_mutex_unlock(&tcache_hot_lock);

@@ -60,8 +60,9 @@ struct thread_cache {
     bool live;
     bool sentinel;
     bool flush_requested;                /* by gl_trim: flush on the next slow path */
-    /* Counters for statistics (misses: refills; overflows: flushes; hits of
-     * owners that exited).  They survive the thread, in the recycled cache. */
+    /* Counters for statistics (misses: refills; overflows: flushes; hits
+     * harvested from the hot part).  When the thread exits they move to its
+     * arena's retired counters, and the recycled cache starts from zero. */
     size_t refills[GL_BINS];
     size_t flushes[GL_BINS];
     size_t hits[GL_BINS];
@@ -110,9 +111,11 @@ GL_HIDDEN bool tcache_thread_uses_rcu(void);
 
 /* Bytes of blocks held by all live caches, and how many caches live. */
 GL_HIDDEN size_t tcache_cached_bytes(size_t *live_caches);
-/* Same, and adds per-bin counters of every cache (live or recycled) into
- * bins[GL_BINS] when bins is not NULL. */
-GL_HIDDEN size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins);
+/* Same, and adds per-bin counters of every cache (live, and of the threads
+ * that exited) into bins[GL_BINS] when bins is not NULL.  With only not
+ * NULL, counts the caches of that arena alone. */
+GL_HIDDEN size_t tcache_read_counters(size_t *live_caches, struct tcache_bin_counters *bins,
+                                      const struct arena *only);
 /* Asks every live cache to flush itself on its next slow path. */
 GL_HIDDEN void tcache_request_flush_all(void);
 

@@ -119,14 +119,34 @@ START_TEST(class_and_arena_counters_follow_the_program)
     ck_assert_uint_eq(after.blocks_in_use, before.blocks_in_use);
     ck_assert_uint_gt(after.cache_flushes, before.cache_flushes);
 
+    /* 500 more allocations of the class: all hits, after the frees above */
+    for (int i = 0; i < 500; i++)
+        gl_free(gl_malloc(40));
+    struct gl_class_stats hit = {.version = GL_STATS_VERSION};
+    gl_stats_class(2, &hit, sizeof hit);
+    ck_assert_uint_eq(hit.cache_hits, after.cache_hits + 500);
+    ck_assert_uint_eq(hit.cache_misses, after.cache_misses);
+
     struct gl_stats s = stats_now();
-    size_t locks = 0;
+    size_t locks = 0, arena_hits = 0, arena_misses = 0, class_hits = 0, class_misses = 0;
     for (unsigned i = 0; i < s.arenas; i++) {
         struct gl_arena_stats a = {.version = GL_STATS_VERSION};
         ck_assert_int_eq(gl_stats_arena(i, &a, sizeof a), 0);
         locks += a.lock_acquired;
+        arena_hits += a.cache_hits;
+        arena_misses += a.cache_misses;
+    }
+    for (unsigned c = 0; c < GL_STATS_CLASSES; c++) {
+        struct gl_class_stats k = {.version = GL_STATS_VERSION};
+        ck_assert_int_eq(gl_stats_class(c, &k, sizeof k), 0);
+        class_hits += k.cache_hits;
+        class_misses += k.cache_misses;
     }
     ck_assert_uint_gt(locks, 0);
+    /* the arenas' shares add up to the classes' totals */
+    ck_assert_uint_eq(arena_hits, class_hits);
+    ck_assert_uint_eq(arena_misses, class_misses);
+    ck_assert_uint_gt(class_hits, 0);
     struct gl_arena_stats bad = {.version = GL_STATS_VERSION};
     ck_assert_int_eq(gl_stats_arena(s.arenas, &bad, sizeof bad), EINVAL);
     ck_assert_int_eq(gl_stats_class(GL_STATS_CLASSES, &after, sizeof after), EINVAL);
