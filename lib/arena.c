@@ -22,6 +22,8 @@ static struct arena *arenas[MAX_ARENAS];
 static unsigned arenas_count;
 static unsigned next_arena;
 
+static uint64_t now_ms(void);
+
 bool arena_init_all(unsigned count)
 {
     if (count == 0)
@@ -34,6 +36,8 @@ bool arena_init_all(unsigned count)
             return false;
         pthread_mutex_init(&arena->lock, NULL);
         arena->index = i;
+        /* the decay counts from now, not from the epoch */
+        arena->last_purge_ms = now_ms();
         arenas[i] = arena;
     }
     arenas_count = count;
