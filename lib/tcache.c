@@ -19,7 +19,6 @@
 #include "size_class.h"
 
 #include <pthread.h>
-#include <string.h>
 #include <urcu-bp.h>
 #include <urcu/rculist.h>
 
@@ -393,14 +392,23 @@ void tcache_free_small(void *block, unsigned bin)
 void tcache_suspend(struct tcache_suspended *saved)
 {
     saved->cache = tcache_current;
-    saved->hot = tcache_hot;
-    memset(&tcache_hot, 0, sizeof tcache_hot);
     tcache_current = &tcache_bootstrap;
+    for (unsigned bin = 0; bin < GL_BINS; bin++) {
+        saved->hot.heads[bin] = tcache_hot.heads[bin];
+        saved->hot.words[bin] = word_load(&tcache_hot, bin);
+        tcache_hot.heads[bin] = 0;
+        /* room 0: frees miss too (statistics reading meanwhile see the
+         * bins full, for the few instructions of a loader call) */
+        word_store(&tcache_hot, bin, 0);
+    }
 }
 
 void tcache_resume(const struct tcache_suspended *saved)
 {
-    tcache_hot = saved->hot;
+    for (unsigned bin = 0; bin < GL_BINS; bin++) {
+        tcache_hot.heads[bin] = saved->hot.heads[bin];
+        word_store(&tcache_hot, bin, saved->hot.words[bin]);
+    }
     tcache_current = saved->cache;
 }
 
