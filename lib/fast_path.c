@@ -41,7 +41,7 @@ C_VISIBILITY void *C_MALLOC(size_t size)
         /* An empty bin, a thread without a cache yet and a broken link all
          * decode to an address at or above the limit. */
         uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
-        if (GL_LIKELY(block < freelist_limit)) {
+        if (GL_LIKELY(freelist_plausible(block))) {
             tcache_hot.heads[bin] = freelist_load_link((void *)block);
             /* Room + 1, hit countdown - 1 (internal.h).  words are read
              * by statistics on other threads: relaxed atomic accesses,
