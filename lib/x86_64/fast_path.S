@@ -63,9 +63,9 @@ fast_path_free_asm:
         movzbl  GL_FIXED_BIN_MAP(%rdx), %edx
         /* The room goes negative for a full bin, for bin 0 (large, huge,
          * foreign or NULL pointers) and in a thread not set up. */
+        movq    %fs:TCACHE_HEADS_OFFSET(%rcx,%rdx,8), %rax
         addq    $TCACHE_PUSH, %fs:TCACHE_WORDS_OFFSET(%rcx,%rdx,8)
         js      .Lfree_miss
-        movq    %fs:TCACHE_HEADS_OFFSET(%rcx,%rdx,8), %rax
         movq    %rax, (%rdi)
         xorq    freelist_key(%rip), %rdi
         movq    %rdi, %fs:TCACHE_HEADS_OFFSET(%rcx,%rdx,8)
