@@ -251,6 +251,12 @@ static int probe(const char *scenario)
          * segments, which would be unmapped rather than kept dirty */
         for (int i = 1; i < 100; i += 2)
             gl_free(blocks[i]);
+    } else if (strcmp(scenario, "double_free") == 0) {
+        char *p = gl_malloc(48);
+        gl_free(p);
+        gl_free(p);
+        printf("after_second_free=1\n");
+        fflush(stdout);
     } else if (strcmp(scenario, "bad_free") == 0) {
         int local[8];
         gl_free(local + 2);
@@ -342,6 +348,19 @@ START_TEST(option_tcache_bytes)
     ck_assert(exited_ok(&r));
     ck_assert_uint_eq(value_of(&r, "thread_cached"), 0);
     ck_assert_uint_eq(value_of(&r, "thread_caches"), 0);
+    /* Without thread caches every small free is checked at the call: a
+     * double free aborts in the second gl_free, not later. */
+    run_probe("tcache_bytes=0", "double_free", &r);
+    ck_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT);
+    ck_assert_ptr_nonnull(strstr(r.err, "glweave: free(): invalid pointer 0x"));
+    ck_assert_ptr_nonnull(strstr(r.err, "double free"));
+    ck_assert_ptr_null(strstr(r.out, "after_second_free"));
+    /* With them, it is found when the cache is counted: at the latest when
+     * the process exits. */
+    run_probe(NULL, "double_free", &r);
+    ck_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT);
+    ck_assert_ptr_nonnull(strstr(r.out, "after_second_free=1"));
+    ck_assert_ptr_nonnull(strstr(r.err, "glweave: free(): "));
 }
 END_TEST
 
