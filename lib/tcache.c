@@ -368,10 +368,10 @@ void *tcache_alloc_small(unsigned bin)
     unsigned got = arena_take_small(cache->arena, bin, want ? want : 1, &list);
     if (got == 0)
         return NULL;
-    /* The list was empty: room_set learns whether the countdown wrapped. */
-    room_set(cache, bin, tcache_capacity[bin], 0);
     tcache_hot.heads[bin] = freelist_load_link(list);
-    room_set(cache, bin, tcache_capacity[bin] - (int32_t)(got - 1), -1);
+    /* The list was empty (held 0): room_set learns from the old room
+     * whether the countdown wrapped. */
+    room_set(cache, bin, tcache_capacity[bin] - (int32_t)(got - 1), 0);
     return list;
 }
 
