@@ -24,25 +24,15 @@ cc=${SANITIZER_CC:-clang}
 builds=${SANITIZER_BUILDS:-asan tsan}
 failed_builds=()
 
-step() {
-  printf '\n==> [%4ds] %s\n' "$SECONDS" "$*"
-}
+# shellcheck source=.ci/common.sh
+source .ci/common.sh
 
 if ! command -v "$cc" >/dev/null 2>&1; then
   echo "sanitizers: $cc not found (bash scripts/setup-debian.sh installs clang)" >&2
   exit 1
 fi
 
-# Out-of-tree builds need generated autotools files and a source tree that
-# is not configured in tree (as in .ci/run).
-if [[ ! -x configure ]]; then
-  step "autoreconf -fi"
-  autoreconf -fi
-fi
-if [[ -f config.status ]]; then
-  step "cleaning the in-tree configuration (make distclean)"
-  make distclean >/dev/null 2>&1 || rm -f config.status config.h Makefile
-fi
+prepare_source_tree
 
 dump_logs() {
   local dir=$1 log

@@ -17,25 +17,15 @@ top=$PWD
 jobs=${JOBS:-2}
 dir=build-valgrind
 
-step() {
-  printf '\n==> [%4ds] %s\n' "$SECONDS" "$*"
-}
+# shellcheck source=.ci/common.sh
+source .ci/common.sh
 
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "valgrind.sh: valgrind not found (bash scripts/setup-debian.sh installs it)" >&2
   exit 1
 fi
 
-# Out-of-tree builds need generated autotools files and a source tree that
-# is not configured in tree (as in .ci/run).
-if [[ ! -x configure ]]; then
-  step "autoreconf -fi"
-  autoreconf -fi
-fi
-if [[ -f config.status ]]; then
-  step "cleaning the in-tree configuration (make distclean)"
-  make distclean >/dev/null 2>&1 || rm -f config.status config.h Makefile
-fi
+prepare_source_tree
 
 step "$dir: ../configure --enable-valgrind --enable-werror"
 rm -rf "${top:?}/$dir"
