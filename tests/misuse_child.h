@@ -1,6 +1,7 @@
 /* misuse_child.h -- runs one misuse of the allocator in a forked child and
  * checks how the child ended and what it wrote on stderr.  Shared by the
- * Check tests that expect glweave to report and abort (tests/test_misuse.c).
+ * Check tests that expect glweave to report and abort (tests/test_misuse.c,
+ * tests/test_api.c).
  * It must never misuse the allocator in the calling process itself: the
  * caller's blocks stay valid whatever the child does to its copy of them.
  *

@@ -14,6 +14,8 @@
 
 #include <glweave.h>
 
+#include "misuse_child.h"
+
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
@@ -1222,39 +1224,10 @@ END_TEST
 static void expect_abort(void (*bad)(void *), void *arg, const char *what,
                          const char *expect, uintptr_t want_ptr)
 {
-    int pfd[2];
-    ck_assert_int_eq(pipe(pfd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        /* a hang (say, a cycle in a free list) must not stall the suite */
-        alarm(20);
-        signal(SIGABRT, SIG_DFL);
-        struct rlimit no_core = { 0, 0 };
-        setrlimit(RLIMIT_CORE, &no_core);
-        close(pfd[0]);
-        dup2(pfd[1], 2);
-        bad(arg);
-        _exit(0);
-    }
-    close(pfd[1]);
-    char buf[1024];
-    size_t len = 0;
-    ssize_t got;
-    while (len < sizeof buf - 1 &&
-           (got = read(pfd[0], buf + len, sizeof buf - 1 - len)) != 0) {
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        len += (size_t)got;
-    }
-    buf[len] = '\0';
-    close(pfd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        ck_assert_int_eq(errno, EINTR);
+    struct child_end end;
+    misuse_run_child(bad, arg, &end);
+    int status = end.status;
+    const char *buf = end.err;
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
                   "%s: expected abort(); child %s %d, stderr \"%s\"", what,
                   WIFSIGNALED(status) ? "died of signal" : "exited with",
