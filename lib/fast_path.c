@@ -38,11 +38,12 @@ C_VISIBILITY void *C_MALLOC(size_t size)
 {
     if (GL_LIKELY(size <= GL_SMALL_MAX)) {
         unsigned bin = size_class_bin_of_size[size];
-        /* An empty bin, a thread without a cache yet and a broken link all
-         * decode to an address at or above the limit. */
-        uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
+        /* An empty bin, a thread without a cache yet and a broken link
+         * (decoded into the head by the previous pop) all lie at or above
+         * the limit. */
+        uintptr_t block = tcache_hot.heads[bin];
         if (GL_LIKELY(freelist_plausible(block))) {
-            tcache_hot.heads[bin] = freelist_load_link((void *)block);
+            tcache_hot.heads[bin] = freelist_decode(freelist_load_link((void *)block));
             /* Room + 1, hit countdown - 1 (internal.h).  words are read
              * by statistics on other threads: relaxed atomic accesses,
              * which compile to plain moves. */
@@ -64,8 +65,8 @@ C_VISIBILITY void C_FREE(void *ptr)
     uint64_t word = __atomic_load_n(&tcache_hot.words[bin], __ATOMIC_RELAXED);
     if (GL_LIKELY(tcache_word_room(word) > 0)) {
         vg_block_freed(ptr);
-        freelist_store_link(ptr, tcache_hot.heads[bin]);
-        tcache_hot.heads[bin] = freelist_encode(ptr);
+        freelist_store_link(ptr, freelist_encode((void *)tcache_hot.heads[bin]));
+        tcache_hot.heads[bin] = (uintptr_t)ptr;
         __atomic_store_n(&tcache_hot.words[bin], word + (uint64_t)(int64_t)TCACHE_PUSH, __ATOMIC_RELAXED);
         return;
     }

@@ -1,8 +1,10 @@
-/* fixed_tables.c -- tries once to map the size-to-bin table and the
- * segment-to-bin map at a fixed address below 2 GiB (GL_FIXED_TABLES_BASE).
- * There the x86_64 fast paths index them with an absolute 32-bit
- * displacement instead of first loading a position-independent base
- * address: one instruction less in each of gl_malloc and gl_free.
+/* fixed_tables.c -- tries once to map the slot table (request size to
+ * the %fs-relative offset of its bin's head) and the segment-to-bin map at
+ * a fixed address below 2 GiB (GL_FIXED_TABLES_BASE).  There the x86_64
+ * fast paths index them with an absolute 32-bit displacement instead of
+ * first loading a position-independent base address, and gl_malloc finds
+ * its bin's head in the thread's TLS without loading the TLS block's
+ * offset: two instructions less in gl_malloc, one in gl_free.
  *
  * The address is only asked for, never forced (MAP_FIXED_NOREPLACE): when
  * something already lives there (a second copy of glweave in the process,
@@ -14,14 +16,20 @@
  *
  * It runs from ifunc resolvers, that is, while the dynamic loader is still
  * relocating: it makes raw system calls and touches no other library.  It
- * owns the decision and the mapping; it never writes the tables' contents
- * (size_class.c and registry.c do).
+ * owns the decision, the mapping and the slot table's contents; it never
+ * writes the map (registry.c does).
+ *
+ * The slot table holds, from the moment the decision is published, only
+ * offsets of heads in the thread's own struct tcache_hot: first every size
+ * points at bin 0's head, which is always empty, so that a gl_malloc racing
+ * with init misses instead of following a half-written table; init then
+ * points each size at its bin (fixed_tables_fill_slots).
  *
  * SPDX-License-Identifier: MIT
  */
 #include "fixed_tables.h"
 #include "registry.h"
-#include "size_class.h"
+#include "tcache.h"
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -32,12 +40,15 @@
 
 #define TABLES_SIZE (GL_FIXED_BIN_MAP - GL_FIXED_TABLES_BASE + GL_SEGMENT_COUNT)
 
-_Static_assert(GL_FIXED_BIN_MAP - GL_FIXED_SIZE_TABLE >= GL_SMALL_MAX + 1, "size table overlaps the map");
+_Static_assert(GL_FIXED_BIN_MAP - GL_FIXED_SLOT_TABLE >= (GL_SMALL_MAX + 1) * sizeof(int32_t),
+               "slot table overlaps the map");
 _Static_assert(GL_FIXED_TABLES_BASE + TABLES_SIZE < ((size_t)1 << 31), "tables beyond disp32 reach");
 
 /* 0: not decided yet; 2: being decided; 1: in place; -1: in the library's
  * own arrays.  A lazily bound ifunc resolver and init may race for it. */
 static int decision;
+/* %fs-relative offset of the thread's struct tcache_hot, once in place. */
+static intptr_t hot_offset;
 
 #if defined(__x86_64__) && defined(__linux__)
 static long raw_syscall6(long number, long a, long b, long c, long d, long e, long f)
@@ -51,6 +62,11 @@ static long raw_syscall6(long number, long a, long b, long c, long d, long e, lo
                      : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return result;
+}
+
+static void unmap(long start, long length)
+{
+    raw_syscall6(SYS_munmap, start, length, 0, 0, 0, 0);
 }
 
 /* Pointers at or above 2^47 (kernel or non-canonical addresses) index the
@@ -70,21 +86,35 @@ static void reserve_tail(void)
     if (got == start)
         raw_syscall6(SYS_madvise, start, length, MADV_DONTDUMP, 0, 0, 0);
     else if (got > 0 || got < -4095)
-        raw_syscall6(SYS_munmap, got, length, 0, 0, 0, 0);
+        unmap(got, length);
+}
+
+/* The offset must be the loader's (negative: x86_64 TLS blocks lie below
+ * the thread pointer; 8-aligned; and small enough for an int32 slot).  A
+ * GOT slot not relocated yet reads 0: then the C fast path serves. */
+static bool usable_hot_offset(intptr_t offset)
+{
+    return offset < 0 && offset > -((intptr_t)1 << 30) && offset % 8 == 0;
 }
 
 static bool map_tables(void)
 {
+    hot_offset = tcache_hot_tls_offset();
+    if (!usable_hot_offset(hot_offset))
+        return false;
     long want = GL_FIXED_TABLES_BASE;
     long got = raw_syscall6(SYS_mmap, want, (long)TABLES_SIZE, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
     if (got == want) {
+        int32_t *slots = (int32_t *)(uintptr_t)GL_FIXED_SLOT_TABLE;
+        for (size_t size = 0; size <= GL_SMALL_MAX; size++)
+            slots[size] = (int32_t)(hot_offset + TCACHE_HEADS_OFFSET);
         reserve_tail();
         return true;
     }
     /* A kernel older than 4.17 takes the flag for a hint and maps elsewhere. */
     if (got > 0 || got < -4095)
-        raw_syscall6(SYS_munmap, got, (long)TABLES_SIZE, 0, 0, 0, 0);
+        unmap(got, (long)TABLES_SIZE);
     return false;
 }
 #else
@@ -100,10 +130,8 @@ bool fixed_tables_in_place(void)
     if (seen == 0 && __atomic_compare_exchange_n(&decision, &seen, 2, false, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_ACQUIRE)) {
         seen = map_tables() ? 1 : -1;
-        if (seen == 1) {
-            size_class_bin_of_size = (uint8_t *)(uintptr_t)GL_FIXED_SIZE_TABLE;
+        if (seen == 1)
             registry_bin_map = (uint8_t *)(uintptr_t)GL_FIXED_BIN_MAP;
-        }
         __atomic_store_n(&decision, seen, __ATOMIC_RELEASE);
     }
     while (seen == 2) {
@@ -111,4 +139,17 @@ bool fixed_tables_in_place(void)
         seen = __atomic_load_n(&decision, __ATOMIC_ACQUIRE);
     }
     return seen == 1;
+}
+
+void fixed_tables_fill_slots(const uint8_t *bin_of_size)
+{
+    if (!fixed_tables_in_place())
+        return;
+    int32_t *slots = (int32_t *)(uintptr_t)GL_FIXED_SLOT_TABLE;
+    /* Each store is a whole aligned int32: a racing gl_malloc reads the
+     * old slot (bin 0: a miss) or the new one. */
+    for (size_t size = 0; size <= GL_SMALL_MAX; size++)
+        __atomic_store_n(&slots[size],
+                         (int32_t)(hot_offset + TCACHE_HEADS_OFFSET + 8 * (intptr_t)bin_of_size[size]),
+                         __ATOMIC_RELAXED);
 }

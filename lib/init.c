@@ -87,6 +87,7 @@ bool init_slow(void)
         error_abort_on_misuse = options.abort_on_error;
         fixed_tables_in_place(); /* before the tables are first written */
         size_class_init();
+        fixed_tables_fill_slots(size_class_bin_of_size);
         large_set_secret(process_secret());
         freelist_set_key(process_secret());
         unsigned arenas = options.arenas ? options.arenas : os_cpu_count();

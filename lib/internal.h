@@ -55,12 +55,14 @@
 
 /* Where the x86_64 fast paths find their two tables when fixed_tables.c
  * could map them there: below 2 GiB, so that an instruction addresses them
- * with an absolute 32-bit displacement.  The size table
- * (size_class_bin_of_size) comes first, the segment-to-bin map
- * (registry_bin_map, one byte per segment) at GL_FIXED_BIN_MAP. */
+ * with an absolute 32-bit displacement.  First the slot table, one int32
+ * per request size 0..GL_SMALL_MAX: the %fs-relative offset of the bin's
+ * head in the thread's struct tcache_hot (so gl_malloc needs neither the
+ * size's bin nor the TLS block's offset); then, at GL_FIXED_BIN_MAP, the
+ * segment-to-bin map (registry_bin_map, one byte per segment). */
 #define GL_FIXED_TABLES_BASE 0x20000000
-#define GL_FIXED_SIZE_TABLE GL_FIXED_TABLES_BASE
-#define GL_FIXED_BIN_MAP (GL_FIXED_TABLES_BASE + 0x10000)
+#define GL_FIXED_SLOT_TABLE GL_FIXED_TABLES_BASE
+#define GL_FIXED_BIN_MAP (GL_FIXED_TABLES_BASE + 0x20000)
 
 /* Largest request accepted at all: beyond it, sizes cannot be rounded and
  * mapped without overflow. */
@@ -68,7 +70,8 @@
 
 /* Layout of struct tcache_hot, the thread's cache as the fast paths see
  * it (checked against the C struct by static assertions in tcache.c):
- * heads[GL_BINS] (encoded free-list heads, see freelist.h), then
+ * heads[GL_BINS] (the first free block of each bin, not encoded; see
+ * tcache.h), then
  * words[GL_BINS].  A word holds the bin's room (signed) in bits 31..63
  * and a countdown of its hits in bits 0..30, so that a pop is one add of
  * TCACHE_POP (room + 1, countdown - 1) and a push one add of

@@ -9,8 +9,7 @@
 #include "error.h"
 
 uint32_t size_class_block_size[GL_BINS];
-static uint8_t bin_of_size_here[GL_SMALL_MAX + 1];
-uint8_t *size_class_bin_of_size = bin_of_size_here;
+uint8_t size_class_bin_of_size[GL_SMALL_MAX + 1];
 
 void size_class_init(void)
 {

@@ -8,10 +8,9 @@
 GL_HIDDEN extern uint32_t size_class_block_size[GL_BINS];
 /* size_class_bin_of_size[n] is the bin for a request of n bytes,
  * n <= GL_SMALL_MAX.  Indexed by the byte count itself (16 KiB, shared by
- * all threads) so that the fast path needs no rounding arithmetic.  It
- * points to GL_FIXED_SIZE_TABLE when fixed_tables.c placed the table there,
- * else to an array of this library's own. */
-GL_HIDDEN extern uint8_t *size_class_bin_of_size;
+ * all threads) so that the fast path needs no rounding arithmetic.  (The
+ * x86_64 fast path reads fixed_tables.c's slot table, built from it.) */
+GL_HIDDEN extern uint8_t size_class_bin_of_size[GL_SMALL_MAX + 1];
 
 GL_HIDDEN void size_class_init(void);
 

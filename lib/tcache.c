@@ -24,7 +24,10 @@
 
 __thread struct thread_cache *tcache_current
     __attribute__((tls_model("initial-exec"))) = &tcache_unset;
-__thread struct tcache_hot tcache_hot __attribute__((tls_model("initial-exec")));
+/* Every head FREELIST_END, every word 0 (tcache.h): in .tdata, so that
+ * each new thread's TLS starts from it. */
+#define EMPTY_HEADS { [0 ... GL_BINS - 1] = FREELIST_END }
+__thread struct tcache_hot tcache_hot __attribute__((tls_model("initial-exec"))) = { .heads = EMPTY_HEADS };
 
 #define SENTINEL_CACHE { .sentinel = true }
 struct thread_cache tcache_unset = SENTINEL_CACHE;
@@ -175,7 +178,7 @@ static struct thread_cache *tcache_create(void)
     }
     /* Only now may the fast paths hit. */
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
-        tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
+        tcache_hot.heads[bin] = FREELIST_END;
         word_store(&tcache_hot, bin, tcache_make_word(tcache_capacity[bin]));
     }
     tcache_current = cache;
@@ -214,11 +217,10 @@ static inline int32_t held_blocks(unsigned bin)
 /* Ends the bin's list after last (NULL: makes the bin empty). */
 static void cut_list(unsigned bin, void *last)
 {
-    uintptr_t end = freelist_encode((void *)FREELIST_END);
     if (last == NULL)
-        tcache_hot.heads[bin] = end;
+        tcache_hot.heads[bin] = FREELIST_END;
     else
-        freelist_store_link(last, end);
+        freelist_store_link(last, freelist_encode((void *)FREELIST_END));
 }
 
 /* Returns all but the newest keep blocks of a bin to the arenas.  The walk
@@ -230,7 +232,7 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
 {
     int32_t held = held_blocks(bin);
     void *last_kept = NULL;
-    uintptr_t next = freelist_decode(tcache_hot.heads[bin]);
+    uintptr_t next = tcache_hot.heads[bin];
     int32_t kept = 0;
     while (kept < keep && kept < held && next != FREELIST_END) {
         if (!link_is_block(next, bin)) {
@@ -282,7 +284,7 @@ static void flush_bin(struct thread_cache *cache, unsigned bin, int32_t keep, co
 static void flush_all(struct thread_cache *cache, const char *call)
 {
     for (unsigned bin = 1; bin < GL_BINS; bin++)
-        if (freelist_decode(tcache_hot.heads[bin]) != FREELIST_END || held_blocks(bin) != 0)
+        if (tcache_hot.heads[bin] != FREELIST_END || held_blocks(bin) != 0)
             flush_bin(cache, bin, 0, call);
 }
 
@@ -297,7 +299,7 @@ static void retire_hot(struct thread_cache *cache, struct tcache_hot *hot)
     for (unsigned bin = 1; bin < GL_BINS; bin++) {
         add_hits(cache, bin, tcache_word_hits(word_load(hot, bin)));
         word_store(hot, bin, 0);
-        hot->heads[bin] = 0;
+        hot->heads[bin] = FREELIST_END;
         to[bin].hits += cache->hits[bin];
         to[bin].refills += cache->refills[bin];
         to[bin].flushes += cache->flushes[bin];
@@ -350,17 +352,17 @@ void *tcache_alloc_small(unsigned bin)
     void *list;
     if (cache == NULL || tcache_capacity[bin] == 0)
         return arena_take_small(cache ? cache->arena : arena_pick(), bin, 1, &list) ? list : NULL;
-    uintptr_t block = freelist_decode(tcache_hot.heads[bin]);
+    uintptr_t block = tcache_hot.heads[bin];
     if (block != FREELIST_END) {
         if (link_is_block(block, bin)) {
             /* A hit that reached the slow path (calloc, aligned requests). */
-            tcache_hot.heads[bin] = freelist_load_link((void *)block);
+            tcache_hot.heads[bin] = freelist_decode(freelist_load_link((void *)block));
             room_set(cache, bin, room_load(bin) + 1, -1);
             add_hits(cache, bin, 1);
             return (void *)block;
         }
         report_broken_list(bin, block, "malloc");
-        tcache_hot.heads[bin] = freelist_encode((void *)FREELIST_END);
+        tcache_hot.heads[bin] = FREELIST_END;
         word_store(&tcache_hot, bin, tcache_make_word(tcache_capacity[bin]));
     }
     unsigned want = (unsigned)tcache_capacity[bin] / 2;
@@ -368,7 +370,7 @@ void *tcache_alloc_small(unsigned bin)
     unsigned got = arena_take_small(cache->arena, bin, want ? want : 1, &list);
     if (got == 0)
         return NULL;
-    tcache_hot.heads[bin] = freelist_load_link(list);
+    tcache_hot.heads[bin] = freelist_decode(freelist_load_link(list));
     /* The list was empty (held 0): room_set learns from the old room
      * whether the countdown wrapped. */
     room_set(cache, bin, tcache_capacity[bin] - (int32_t)(got - 1), 0);
@@ -384,8 +386,8 @@ void tcache_free_small(void *block, unsigned bin)
     }
     if (room_load(bin) <= 0)
         flush_bin(cache, bin, tcache_capacity[bin] / 2, "free");
-    freelist_store_link(block, tcache_hot.heads[bin]);
-    tcache_hot.heads[bin] = freelist_encode(block);
+    freelist_store_link(block, freelist_encode((void *)tcache_hot.heads[bin]));
+    tcache_hot.heads[bin] = (uintptr_t)block;
     room_set(cache, bin, room_load(bin) - 1, -1);
 }
 
@@ -396,7 +398,7 @@ void tcache_suspend(struct tcache_suspended *saved)
     for (unsigned bin = 0; bin < GL_BINS; bin++) {
         saved->hot.heads[bin] = tcache_hot.heads[bin];
         saved->hot.words[bin] = word_load(&tcache_hot, bin);
-        tcache_hot.heads[bin] = 0;
+        tcache_hot.heads[bin] = FREELIST_END;
         /* room 0: frees miss too (statistics reading meanwhile see the
          * bins full, for the few instructions of a loader call) */
         word_store(&tcache_hot, bin, 0);
@@ -410,6 +412,20 @@ void tcache_resume(const struct tcache_suspended *saved)
         word_store(&tcache_hot, bin, saved->hot.words[bin]);
     }
     tcache_current = saved->cache;
+}
+
+intptr_t tcache_hot_tls_offset(void)
+{
+#if defined(__x86_64__)
+    intptr_t offset;
+    /* The GOT slot of the initial-exec access itself (R_X86_64_TPOFF64),
+     * read without adding the thread pointer: from an ifunc resolver, the
+     * thread's TLS may not be set up yet. */
+    __asm__("movq tcache_hot@gottpoff(%%rip), %0" : "=r"(offset));
+    return offset;
+#else
+    return 0;
+#endif
 }
 
 void tcache_flush_current(void)

@@ -10,23 +10,27 @@
 struct arena;
 
 /* The hot part of a thread's cache lives in the thread's own
- * initial-exec TLS block, so that the fast paths reach it with one load of
- * its offset: heads[bin] is the bin's free list, encoded (freelist.h);
- * words[bin] holds the bin's room (how many more blocks it may take before
- * it must flush) and a countdown of its hits (internal.h).  The slow path
- * harvests the countdown into the cold cache's hits whenever it sets a
- * room.  If 2^31 hits pass without the slow path visiting the bin, the
- * countdown wraps and the borrow takes one from the room; the slow path
- * finds that out when it next counts the list, and adds 2^31 hits.
+ * initial-exec TLS block, so that the fast paths reach it at a fixed
+ * offset from the thread pointer: heads[bin] is the address of the bin's
+ * first free block, or FREELIST_END; the links inside the blocks are
+ * encoded (freelist.h), the heads are not: the TLS block is not the
+ * program's to write, and a plain head saves gl_malloc a decode.
+ * words[bin] holds the bin's room (how many more blocks
+ * it may take before it must flush) and a countdown of its hits
+ * (internal.h).  The slow path harvests the countdown into the cold
+ * cache's hits whenever it sets a room.  If 2^31 hits pass without the
+ * slow path visiting the bin, the countdown wraps and the borrow takes one
+ * from the room; the slow path finds that out when it next counts the
+ * list, and adds 2^31 hits.
  *
- * A thread starts with all zeros: every head decodes to the key, above
- * freelist_limit, so gl_malloc misses; every room is 0, so gl_free misses.
- * The slow path then sets the cache up (empty heads = encoded FREELIST_END,
- * rooms = capacities).  Bin 0 (pointers outside small segments) keeps room
- * 0 forever.  When the thread exits, its hits are folded into its cold
- * cache and the hot part returns to zeros.  Only the owner writes it;
- * statistics read words[] from other threads under tcache_hot_lock, which
- * the owner takes before its TLS goes away. */
+ * A thread starts with the TLS image: every head FREELIST_END (above
+ * freelist_limit), so gl_malloc misses; every room 0, so gl_free misses.
+ * The slow path then sets the cache up (rooms = capacities).  Bin 0
+ * (pointers outside small segments) keeps an empty head and room 0
+ * forever.  When the thread exits, its hits are folded into its cold cache
+ * and the hot part returns to that starting state.  Only the owner writes
+ * it; statistics read words[] from other threads under tcache_hot_lock,
+ * which the owner takes before its TLS goes away. */
 struct tcache_hot {
     uintptr_t heads[GL_BINS];
     uint64_t words[GL_BINS];
@@ -91,6 +95,11 @@ struct tcache_suspended {
 };
 GL_HIDDEN void tcache_suspend(struct tcache_suspended *saved);
 GL_HIDDEN void tcache_resume(const struct tcache_suspended *saved);
+
+/* The %fs-relative offset of tcache_hot as the loader set it, read without
+ * touching TLS (x86_64; 0 elsewhere or while the loader has not filled it
+ * in yet).  Used by fixed_tables.c, from ifunc resolvers. */
+GL_HIDDEN intptr_t tcache_hot_tls_offset(void);
 
 /* Capacity of each bin, in blocks. */
 GL_HIDDEN extern int32_t tcache_capacity[GL_BINS];
