@@ -150,6 +150,12 @@ static size_t usable_size_checked(const void *ptr, const char *call)
             error_report_pointer(call, arena_small_fault(segment, ptr, call), ptr);
             return 0;
         }
+        /* The one freed block of the thread's cache that a compare finds
+         * (the others are found when the cache is next counted). */
+        if (tcache_is_first_free(ptr, bin)) {
+            error_report_pointer(call, error_freed_reason(call), ptr);
+            return 0;
+        }
         return size_class_block_size[bin];
     }
     bool use_rcu = tcache_thread_uses_rcu();

@@ -384,6 +384,12 @@ void tcache_free_small(void *block, unsigned bin)
         arena_return_small(&block, 1, "free");
         return;
     }
+    /* Freeing the bin's first free block again (the one double free a
+     * compare finds; the rest are found when the list is next counted). */
+    if ((uintptr_t)block == tcache_hot.heads[bin]) {
+        error_report_pointer("free", "double free", block);
+        return; /* report-and-leak mode */
+    }
     if (room_load(bin) <= 0)
         flush_bin(cache, bin, tcache_capacity[bin] / 2, "free");
     freelist_store_link(block, freelist_encode((void *)tcache_hot.heads[bin]));
@@ -412,6 +418,11 @@ void tcache_resume(const struct tcache_suspended *saved)
         word_store(&tcache_hot, bin, saved->hot.words[bin]);
     }
     tcache_current = saved->cache;
+}
+
+bool tcache_is_first_free(const void *block, unsigned bin)
+{
+    return (uintptr_t)block == tcache_hot.heads[bin];
 }
 
 intptr_t tcache_hot_tls_offset(void)

@@ -14,8 +14,9 @@ struct arena;
  * offset from the thread pointer: heads[bin] is the address of the bin's
  * first free block, or FREELIST_END; the links inside the blocks are
  * encoded (freelist.h), the heads are not: the TLS block is not the
- * program's to write, and a plain head saves gl_malloc a decode.
- * words[bin] holds the bin's room (how many more blocks
+ * program's to write, a plain head saves gl_malloc a decode, and the slow
+ * paths compare a block with it (freeing, reallocating or asking the size
+ * of the bin's first free block is caught at that call).  words[bin] holds the bin's room (how many more blocks
  * it may take before it must flush) and a countdown of its hits
  * (internal.h).  The slow path harvests the countdown into the cold
  * cache's hits whenever it sets a room.  If 2^31 hits pass without the
@@ -100,6 +101,10 @@ GL_HIDDEN void tcache_resume(const struct tcache_suspended *saved);
  * touching TLS (x86_64; 0 elsewhere or while the loader has not filled it
  * in yet).  Used by fixed_tables.c, from ifunc resolvers. */
 GL_HIDDEN intptr_t tcache_hot_tls_offset(void);
+
+/* Is block the first free block of the calling thread's bin?  (Then a
+ * realloc or usable size of it uses a block already freed.) */
+GL_HIDDEN bool tcache_is_first_free(const void *block, unsigned bin);
 
 /* Capacity of each bin, in blocks. */
 GL_HIDDEN extern int32_t tcache_capacity[GL_BINS];

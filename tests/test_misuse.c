@@ -609,6 +609,25 @@ START_TEST(use_after_free_big)
 }
 END_TEST
 
+/* The small block just freed is its bin's first free block: realloc and
+ * usable size compare it with the head and report at the call. */
+START_TEST(use_after_free_small_first_in_cache)
+{
+    warm_up();
+    static const size_t sizes[] = {48, 5000, 16 * KiB};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *p = gl_malloc(sizes[i]);
+        ck_assert_ptr_nonnull(p);
+        char what[96];
+        snprintf(what, sizeof what, "gl_realloc of a just freed %zu-byte block", sizes[i]);
+        expect_report(free_then_realloc, p, what, "realloc", bits(p), "already freed");
+        snprintf(what, sizeof what, "gl_usable_size of a just freed %zu-byte block", sizes[i]);
+        expect_report(free_then_usable_size, p, what, "malloc_usable_size", bits(p), "already freed");
+        gl_free(p);
+    }
+}
+END_TEST
+
 /* --------------------------------------- overflow into a large neighbour */
 
 struct overflow {
@@ -904,6 +923,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, double_free_large_merged);
     tcase_add_test(tc, double_free_large_after_reuse);
     tcase_add_test(tc, use_after_free_big);
+    tcase_add_test(tc, use_after_free_small_first_in_cache);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("overflow");
