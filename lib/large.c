@@ -124,24 +124,43 @@ static GL_COLD __attribute__((noreturn)) void corrupted(const char *call, const 
     error_report_corruption(call, ptr, "overwritten block tag at", where);
 }
 
-/* Makes block a free block of size bytes, with its footer and index entry,
- * and tells the next block.  (The block before a free block is never free:
- * coalescing sees to that.)  purged says its interior pages are known to be
- * returned to the OS; otherwise they count as dirty. */
-static void make_free(struct large_heap *heap, struct block_header *block, size_t size, bool purged)
+/* The index node, footer and (at MIN_BLOCK) nothing else fit in a free
+ * block after its header. */
+_Static_assert(LARGE_HEADER_SIZE + sizeof(struct large_node) + sizeof(size_t) <= MIN_BLOCK,
+               "a free block of MIN_BLOCK bytes holds its tags");
+
+/* Writes the tags of a free block of size bytes at block (header, footer,
+ * the next block's flag) and counts it as dirty unless purged says its
+ * interior pages are known to be returned to the OS.  (The block before a
+ * free block is never free: coalescing sees to that.)  Its index entry is
+ * the caller's business. */
+static void tag_free(struct large_heap *heap, struct block_header *block, size_t size, bool purged)
 {
     write_header(block, size, purged ? FLAG_PURGED : 0);
     if (!purged)
         heap->dirty += size;
     *(size_t *)((char *)block + size - sizeof(size_t)) = size;
-    large_index_insert(&heap->free_index, node_of(block), size);
     set_flag(next_block(block), FLAG_PREV_FREE, true);
+}
+
+/* Makes block a free block of size bytes, with its tags and a new index
+ * entry. */
+static void make_free(struct large_heap *heap, struct block_header *block, size_t size, bool purged)
+{
+    large_index_insert(&heap->free_index, node_of(block), size);
+    tag_free(heap, block, size, purged);
+}
+
+/* A free block stops counting as dirty (it is being reused or merged). */
+static void uncount_free(struct large_heap *heap, struct block_header *block)
+{
+    if (!(block->size_flags & FLAG_PURGED))
+        heap->dirty -= block_size(block);
 }
 
 static void forget_free(struct large_heap *heap, struct block_header *block)
 {
-    if (!(block->size_flags & FLAG_PURGED))
-        heap->dirty -= block_size(block);
+    uncount_free(heap, block);
     large_index_remove(&heap->free_index, node_of(block));
 }
 
@@ -186,15 +205,25 @@ static bool spans_segment(struct block_header *block, size_t size)
 }
 
 /* Carves an in-use block of exactly need bytes at block (a free block of
- * size bytes, already out of the index), returning the tail to the heap. */
-static void carve(struct large_heap *heap, struct block_header *block, size_t size, size_t need, bool purged)
+ * size bytes, no longer counted as dirty), returning the tail to the heap.
+ * node is the block's index entry, which the tail takes over in place (no
+ * free block lies between them); NULL when the block is not indexed. */
+static void carve(struct large_heap *heap, struct block_header *block, size_t size, size_t need, bool purged,
+                  struct large_node *node)
 {
     if (spans_segment(block, size))
         heap->empty_segments--;
     if (size - need >= MIN_BLOCK) {
+        struct block_header *tail = (struct block_header *)((char *)block + need);
+        if (node)
+            large_index_replace(&heap->free_index, node, node_of(tail), size - need);
+        else
+            large_index_insert(&heap->free_index, node_of(tail), size - need);
         write_header(block, need, FLAG_IN_USE);
-        make_free(heap, next_block(block), size - need, purged);
+        tag_free(heap, tail, size - need, purged);
     } else {
+        if (node)
+            large_index_remove(&heap->free_index, node);
         write_header(block, size, FLAG_IN_USE);
         set_flag(next_block(block), FLAG_PREV_FREE, false);
     }
@@ -236,7 +265,7 @@ static void *alloc_block(struct large_heap *heap, struct arena *arena, size_t si
         corrupted("malloc", block + 1, block);
     size_t free_size = block_size(block);
     bool purged = is_purged(block);
-    forget_free(heap, block);
+    uncount_free(heap, block);
     if (alignment > GL_QUANTUM) {
         uintptr_t payload = gl_align_up((uintptr_t)block + LARGE_HEADER_SIZE, alignment);
         struct block_header *aligned = header_of((void *)payload);
@@ -257,14 +286,14 @@ static void *alloc_block(struct large_heap *heap, struct arena *arena, size_t si
             if (!purged)
                 heap->dirty += lead;
             *(size_t *)((char *)block + lead - sizeof(size_t)) = lead;
-            large_index_insert(&heap->free_index, node_of(block), lead);
-            carve(heap, aligned, free_size - lead, need, purged);
+            large_index_resize(&heap->free_index, node, lead);
+            carve(heap, aligned, free_size - lead, need, purged, NULL);
             set_flag(aligned, FLAG_PREV_FREE, true);
             heap->allocated += block_size(aligned) - LARGE_HEADER_SIZE;
             return (void *)payload;
         }
     }
-    carve(heap, block, free_size, need, purged);
+    carve(heap, block, free_size, need, purged, node);
     heap->allocated += block_size(block) - LARGE_HEADER_SIZE;
     return (char *)block + LARGE_HEADER_SIZE;
 }
@@ -388,25 +417,41 @@ static enum large_fault free_block(struct large_heap *heap, void *ptr, const cha
     }
 
     heap->allocated -= size - LARGE_HEADER_SIZE;
+    /* The merged block takes over a neighbour's index entry in place: the
+     * previous block's (same address), else the next one's (no free block
+     * lies between them). */
+    struct large_node *entry = NULL;
     if (next_free) {
-        forget_free(heap, next);
+        uncount_free(heap, next);
         size += block_size(next);
+        entry = node_of(next);
     }
     if (prev != NULL) {
-        forget_free(heap, prev);
+        uncount_free(heap, prev);
+        if (entry)
+            large_index_remove(&heap->free_index, entry);
+        entry = node_of(prev);
         block = prev;
         size += prev_size;
     }
     if (spans_segment(block, size)) {
         if (heap->empty_segments >= 1) {
             struct segment_header *segment = segment_of(block);
+            if (entry)
+                large_index_remove(&heap->free_index, entry);
             unlink_segment(heap, segment);
             *release = segment;
             return LARGE_OK;
         }
         heap->empty_segments++;
     }
-    make_free(heap, block, size, false);
+    if (entry == NULL)
+        large_index_insert(&heap->free_index, node_of(block), size);
+    else if (entry == node_of(block))
+        large_index_resize(&heap->free_index, entry, size);
+    else
+        large_index_replace(&heap->free_index, entry, node_of(block), size);
+    tag_free(heap, block, size, false);
     return LARGE_OK;
 }
 

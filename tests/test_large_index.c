@@ -1,6 +1,6 @@
 /* test_large_index.c -- the treap behind the large-block first fit keeps
  * its invariants (address order, heap order, subtree maxima) through random
- * insert/remove sequences, and first fit returns the lowest-addressed
+ * insert/remove/replace/resize sequences, and first fit returns the lowest-addressed
  * fitting node, compared with a brute-force scan.
  *
  * SPDX-License-Identifier: MIT
@@ -66,13 +66,65 @@ START_TEST(random_insert_remove_keeps_invariants)
 }
 END_TEST
 
+/* Moves and resizes, as the heap does when it carves a free block from the
+ * front or merges a freed block into a free neighbour: a node takes the
+ * place of its present neighbour in the array (no present node between
+ * them), or changes size in place. */
+START_TEST(replace_and_resize_keep_invariants)
+{
+    struct large_node *root = NULL;
+    long count = 0;
+    for (int i = 0; i < NODES; i++)
+        present[i] = false;
+    for (int step = 0; step < 60000; step++) {
+        int i = (int)(next_random() % NODES);
+        unsigned op = (unsigned)(next_random() % 4);
+        size_t size = 64 + 16 * (next_random() % 5000);
+        if (!present[i]) {
+            large_index_insert(&root, &nodes[i], size);
+            sizes[i] = size;
+            present[i] = true;
+            count++;
+        } else if (op == 0) {
+            large_index_remove(&root, &nodes[i]);
+            present[i] = false;
+            count--;
+        } else if (op == 1) {
+            large_index_resize(&root, &nodes[i], size);
+            sizes[i] = size;
+        } else {
+            int to = op == 2 ? i + 1 : i - 1; /* up (carving) or down (merging) */
+            if (to < 0 || to >= NODES || present[to])
+                continue;
+            large_index_replace(&root, &nodes[i], &nodes[to], size);
+            present[i] = false;
+            present[to] = true;
+            sizes[to] = size;
+        }
+        if (step % 997 == 0 || step > 59900)
+            ck_assert_int_eq(large_index_check(root), count);
+        size_t want = 64 + 16 * (next_random() % 6000);
+        ck_assert_ptr_eq(large_index_first_fit(root, want), brute_first_fit(want));
+    }
+    for (int i = 0; i < NODES; i++)
+        if (present[i]) {
+            large_index_remove(&root, &nodes[i]);
+            present[i] = false;
+        }
+    ck_assert_ptr_null(root);
+}
+END_TEST
+
 START_TEST(check_detects_a_broken_annotation)
 {
     struct large_node *root = NULL;
     for (int i = 0; i < 100; i++)
         large_index_insert(&root, &nodes[i], 100 + (size_t)i);
     ck_assert_int_eq(large_index_check(root), 100);
-    root->max_size += 16;
+    if (root->left)
+        root->left_max += 16;
+    else
+        root->right_max += 16;
     ck_assert_int_eq(large_index_check(root), -1);
 }
 END_TEST
@@ -97,6 +149,7 @@ int main(void)
     TCase *tc = tcase_create("treap");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, random_insert_remove_keeps_invariants);
+    tcase_add_test(tc, replace_and_resize_keep_invariants);
     tcase_add_test(tc, check_detects_a_broken_annotation);
     tcase_add_test(tc, depth_stays_logarithmic_for_sequential_addresses);
     suite_add_tcase(suite, tc);
