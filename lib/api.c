@@ -92,8 +92,9 @@ static enum pointer_kind classify_big(struct segment_header *header, const void 
 static const char *big_fault_reason(enum pointer_kind kind, const void *ptr, const char *call)
 {
     /* A freed huge block's mapping and registry entry are gone, and its
-     * address may meanwhile lie in another huge block's segment. */
-    if (huge_recently_freed(ptr))
+     * address may meanwhile lie in another huge block's segment; so are
+     * those of a large block's segment that its free released. */
+    if (huge_recently_freed(ptr) || large_recently_released(ptr))
         return error_freed_reason(call);
     return kind == POINTER_INTERIOR ? "not the start of a block" : "not allocated by glweave";
 }

@@ -44,6 +44,16 @@ struct block_header {
 
 static uint64_t large_secret = 0x5a17c0ffee5a17c0ull;
 
+/* The payloads of the last RELEASED_FREES blocks whose free released their
+ * segment.  A second free of such a block finds no registry entry once the
+ * segment is unmapped: without this it could only be called a pointer
+ * glweave does not know (huge.c keeps the same record of its blocks).
+ * Written under the arena lock, before the segment leaves the registry;
+ * read only when a pointer has already been refused. */
+#define RELEASED_FREES 64u
+static uintptr_t released_frees[RELEASED_FREES];
+static unsigned released_next;
+
 void large_set_secret(uint64_t secret)
 {
     large_secret = secret;
@@ -440,6 +450,8 @@ static enum large_fault free_block(struct large_heap *heap, void *ptr, const cha
             if (entry)
                 large_index_remove(&heap->free_index, entry);
             unlink_segment(heap, segment);
+            unsigned slot = __atomic_fetch_add(&released_next, 1, __ATOMIC_RELAXED) % RELEASED_FREES;
+            __atomic_store_n(&released_frees[slot], (uintptr_t)ptr, __ATOMIC_RELAXED);
             *release = segment;
             return LARGE_OK;
         }
@@ -569,6 +581,14 @@ static long check_heap(const struct large_heap *heap)
     }
     long indexed = large_index_check(heap->free_index);
     return indexed == free_blocks ? free_blocks : -1;
+}
+
+bool large_recently_released(const void *ptr)
+{
+    for (unsigned i = 0; i < RELEASED_FREES; i++)
+        if (__atomic_load_n(&released_frees[i], __ATOMIC_RELAXED) == (uintptr_t)ptr)
+            return true;
+    return false;
 }
 
 /* --- entry points: the bodies above, with memcheck's reports off ----------- */

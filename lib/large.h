@@ -48,6 +48,9 @@ GL_HIDDEN bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t 
 GL_HIDDEN long large_heap_check(const struct large_heap *heap);
 
 GL_HIDDEN void large_set_secret(uint64_t secret);
+/* Was ptr one of the last blocks whose free released (unmapped) their
+ * segment?  For error reports only; needs no lock. */
+GL_HIDDEN bool large_recently_released(const void *ptr);
 
 /* Returns the interior pages of every dirty free block to the OS; returns
  * the bytes given back. */

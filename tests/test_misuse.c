@@ -575,6 +575,58 @@ START_TEST(double_free_large_after_reuse)
 }
 END_TEST
 
+/* The number of segments glweave has mapped (small, large and huge), or
+ * SIZE_MAX if the statistics fail. */
+static size_t segments_now(void)
+{
+    struct gl_stats st = {.version = GL_STATS_VERSION};
+    return gl_stats_get(&st, sizeof st) == 0 ? st.segments : SIZE_MAX;
+}
+
+/* Returns a large block that is the only live block of its segment, in an
+ * arena (this thread's) that already keeps a wholly free large segment:
+ * freeing the block releases and unmaps its segment.  The largest large
+ * size, so that a few blocks fill a segment.  Works whatever the heap
+ * held before: blocks that land in old segments are freed again.  NULL if
+ * that fails (no Check assertion: exec'd children use it too). */
+static void *lone_large_block(void)
+{
+    enum { TRIES = 64 };
+    void *others[TRIES];
+    size_t count = 0;
+    void *lone = NULL, *spare = NULL;
+    gl_trim(); /* no wholly free segment is left anywhere */
+    while (spare == NULL) {
+        size_t before = segments_now();
+        void *p = gl_malloc(MiB);
+        if (p == NULL || before == SIZE_MAX || count == TRIES)
+            return NULL;
+        /* nothing fitted anywhere: p is the first block of a new segment */
+        if (segments_now() == before + 1 && lone == NULL)
+            lone = p;
+        else if (segments_now() == before + 1)
+            spare = p;
+        else
+            others[count++] = p;
+    }
+    gl_free(spare); /* its segment is now wholly free, and kept */
+    for (size_t i = 0; i < count; i++)
+        gl_free(others[i]); /* some may have landed in lone's segment */
+    return lone;
+}
+
+START_TEST(double_free_large_segment_released)
+{
+    warm_up();
+    void *p = lone_large_block();
+    ck_assert_ptr_nonnull(p);
+    /* The first free unmaps p's segment; the second finds no segment. */
+    expect_report(free_twice_then_flush, p, "double free of the last block of a released segment", "free",
+                  bits(p), "double free");
+    gl_free(p);
+}
+END_TEST
+
 static void free_then_realloc(void *p)
 {
     gl_free(p);
@@ -922,6 +974,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, double_free_on_other_thread);
     tcase_add_test(tc, double_free_large_merged);
     tcase_add_test(tc, double_free_large_after_reuse);
+    tcase_add_test(tc, double_free_large_segment_released);
     tcase_add_test(tc, use_after_free_big);
     tcase_add_test(tc, use_after_free_small_first_in_cache);
     suite_add_tcase(s, tc);
