@@ -102,25 +102,35 @@ static const char *big_fault_reason(enum pointer_kind kind, const void *ptr, con
 static void free_big(void *ptr, const char *call)
 {
     bool use_rcu = tcache_thread_uses_rcu();
-    registry_read_begin(use_rcu);
-    struct segment_header *header = registry_lookup(ptr);
-    enum pointer_kind kind = classify_big(header, ptr, call);
-    /* Claimed while the header is sure to be mapped: of two threads freeing
-     * one huge block, only the claimant unmaps it. */
-    bool claimed = kind == POINTER_HUGE && huge_claim(header, ptr);
-    registry_read_end(use_rcu);
-    switch (kind) {
-    case POINTER_LARGE:
-        arena_free_large(header, ptr, call);
-        return;
-    case POINTER_HUGE:
-        if (claimed)
-            huge_free(header, ptr);
-        else
-            error_report_pointer(call, error_freed_reason(call), ptr);
-        return;
-    default:
-        error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
+    for (;;) {
+        registry_read_begin(use_rcu);
+        struct segment_header *header = registry_lookup(ptr);
+        enum pointer_kind kind = classify_big(header, ptr, call);
+        struct arena *arena = kind == POINTER_LARGE ? header->arena : NULL;
+        /* Claimed while the header is sure to be mapped: of two threads
+         * freeing one huge block, only the claimant unmaps it. */
+        bool claimed = kind == POINTER_HUGE && huge_claim(header, ptr);
+        registry_read_end(use_rcu);
+        switch (kind) {
+        case POINTER_LARGE:
+            /* The read section ends before the arena's lock is taken (the
+             * lock order is arena, then registry); arena_free_large looks
+             * again under the lock.  false: the segment was released and
+             * withdrawn meanwhile (a racing free of its last block), so the
+             * pointer is classified anew. */
+            if (arena_free_large(arena, header, ptr, call, use_rcu))
+                return;
+            continue;
+        case POINTER_HUGE:
+            if (claimed)
+                huge_free(header, ptr);
+            else
+                error_report_pointer(call, error_freed_reason(call), ptr);
+            return;
+        default:
+            error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
+            return;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 /* arena.c -- the shared arenas: each has a lock, per-class lists of slabs
  * with free blocks, and a large heap.  Thread caches take and return small
  * blocks here in batches.  An arena never calls up into thread caches and
- * never unmaps memory while holding its lock.
+ * never unmaps memory while holding its lock; it may read the registry
+ * under it (the lock order is arena, then registry).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -11,6 +12,7 @@
 #include "freelist.h"
 #include "options.h"
 #include "os.h"
+#include "registry.h"
 #include "segment.h"
 #include "size_class.h"
 
@@ -458,20 +460,37 @@ void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
     return p;
 }
 
-void arena_free_large(struct segment_header *header, void *ptr, const char *call)
+bool arena_free_large(struct arena *arena, struct segment_header *header, void *ptr, const char *call,
+                      bool use_rcu)
 {
-    struct arena *arena = header->arena;
-    struct segment_header *release;
+    struct segment_header *release = NULL;
+    enum large_fault fault = LARGE_OK;
     arena_lock(arena);
-    debug_check_heap(arena, "before freeing");
-    enum large_fault fault = large_free(&arena->large, ptr, call, &release);
-    debug_check_heap(arena, "after freeing");
-    maybe_purge(arena);
+    /* Between the caller's lookup and this lock, another thread's free of
+     * the segment's last block (a double free racing this one) may have
+     * released the segment, withdrawn it from the registry and unmapped it.
+     * Look again, and stay in the read section until large_free is done:
+     * the segment cannot be unmapped before.  A segment released but not
+     * yet withdrawn is still sound (large_free leaves it one free block). */
+    registry_read_begin(use_rcu);
+    bool ours = registry_lookup(ptr) == header && header->kind == SEGMENT_LARGE && header->arena == arena;
+    if (ours) {
+        debug_check_heap(arena, "before freeing");
+        fault = large_free(&arena->large, ptr, call, &release);
+        debug_check_heap(arena, "after freeing");
+    }
+    registry_read_end(use_rcu);
+    if (ours)
+        maybe_purge(arena);
     arena_unlock_and_unmap(arena);
+    if (!ours)
+        return false;
     if (fault != LARGE_OK)
         error_report_pointer(call, arena_large_fault_reason(fault, call), ptr);
+    /* unmapping waits for registry readers: after the read section */
     if (release)
         segment_destroy(release);
+    return true;
 }
 
 bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)

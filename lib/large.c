@@ -450,6 +450,12 @@ static enum large_fault free_block(struct large_heap *heap, void *ptr, const cha
             if (entry)
                 large_index_remove(&heap->free_index, entry);
             unlink_segment(heap, segment);
+            /* One free block, in no index: until the segment leaves the
+             * registry, a racing second free of one of its blocks may still
+             * come here under the arena lock, and must find it freed. */
+            write_header(block, size, 0);
+            *(size_t *)((char *)block + size - sizeof(size_t)) = size;
+            set_flag(next_block(block), FLAG_PREV_FREE, true);
             unsigned slot = __atomic_fetch_add(&released_next, 1, __ATOMIC_RELAXED) % RELEASED_FREES;
             __atomic_store_n(&released_frees[slot], (uintptr_t)ptr, __ATOMIC_RELAXED);
             *release = segment;

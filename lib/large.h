@@ -35,7 +35,9 @@ GL_HIDDEN void *large_alloc(struct large_heap *heap, struct arena *arena, size_t
  * not (and leaves the heap as it was).  call names the API function in a
  * corruption report.  When a segment becomes wholly free and another one
  * already is, it is unlinked and stored in *release: the caller destroys
- * it after dropping the lock. */
+ * it after dropping the lock.  Until then it holds one free block outside
+ * the index, so that a call on it made meanwhile is refused (LARGE_FREED
+ * or LARGE_NOT_A_BLOCK) as it would be on a kept free segment. */
 GL_HIDDEN enum large_fault large_free(struct large_heap *heap, void *ptr, const char *call,
                                       struct segment_header **release);
 /* Usable size of an in-use block; 0, with the reason in *fault, if ptr is

@@ -48,7 +48,11 @@ bool registry_insert(const void *address, struct segment_header *header, unsigne
         rcu_assign_pointer(registry_root[number >> LEAF_BITS], leaf);
     }
     rcu_assign_pointer(leaf->entries[number & (LEAF_ENTRIES - 1)], header);
-    __atomic_store_n(&registry_bin_map[number], (uint8_t)bin, __ATOMIC_RELEASE);
+    /* The fast map is written for small segments only: the entry of any
+     * other is 0 already, and free's fast path reads it with a plain load,
+     * which a racing double free of a large block would otherwise race. */
+    if (bin != 0)
+        __atomic_store_n(&registry_bin_map[number], (uint8_t)bin, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&registry_lock);
     return true;
 }
@@ -57,7 +61,8 @@ void registry_remove(const void *address)
 {
     size_t number = registry_segment_number(address);
     pthread_mutex_lock(&registry_lock);
-    __atomic_store_n(&registry_bin_map[number], 0, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&registry_bin_map[number], __ATOMIC_RELAXED) != 0)
+        __atomic_store_n(&registry_bin_map[number], 0, __ATOMIC_RELEASE);
     struct registry_leaf *leaf = registry_root[number >> LEAF_BITS];
     if (leaf != NULL)
         rcu_assign_pointer(leaf->entries[number & (LEAF_ENTRIES - 1)], NULL);

@@ -21,12 +21,14 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KiB ((size_t)1024)
@@ -627,6 +629,169 @@ START_TEST(double_free_large_segment_released)
 }
 END_TEST
 
+/* ---------------------------------- a large block freed twice at once */
+
+static long elapsed_ns(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+}
+
+static void spin_ns(long ns)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (elapsed_ns(&start) < ns)
+        ;
+}
+
+/* Two threads free victim at the same moment, each after its own delay
+ * (the sweep of delays moves one free across the other's steps).  A third
+ * keeps taking the arena's lock (gl_usable_size of keeper, a live large
+ * block of the same arena), so that the second free often waits for the
+ * lock after it looked the segment up, while the first unmaps it: without
+ * that, the window is hit only when the second free's thread wakes up
+ * late, which depends on the machine. */
+struct free_race {
+    void *victim, *keeper;
+    long delay_ns[2]; /* [0]: the calling thread's, [1]: the other's */
+    int ready, go, stop;
+};
+
+static void *race_lock_taker(void *arg)
+{
+    struct free_race *r = arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+        (void)gl_usable_size(r->keeper);
+    return NULL;
+}
+
+static void *race_other_thread(void *arg)
+{
+    struct free_race *r = arg;
+    /* this thread's cache and its liburcu registration, before the race */
+    gl_free(gl_malloc(64));
+    (void)gl_usable_size(r->victim);
+    __atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE))
+        ;
+    spin_ns(r->delay_ns[1]);
+    gl_free(r->victim);
+    return NULL;
+}
+
+static void race_two_frees(void *arg)
+{
+    struct free_race *r = arg;
+    pthread_t t, taker;
+    if (pthread_create(&t, NULL, race_other_thread, r) != 0
+        || pthread_create(&taker, NULL, race_lock_taker, r) != 0)
+        _exit(4);
+    while (!__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE))
+        sched_yield();
+    __atomic_store_n(&r->go, 1, __ATOMIC_RELEASE);
+    spin_ns(r->delay_ns[0]);
+    gl_free(r->victim);
+    pthread_join(t, NULL);
+    __atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+    pthread_join(taker, NULL);
+}
+
+/* Race number i: up to 4 us of delay on one side or the other (a free of
+ * a large block whose segment is released takes about 10 us here). */
+static struct free_race race_number(void *victim, void *keeper, unsigned i)
+{
+    long delay = (long)(i / 2 * 97 % 4000);
+    struct free_race r = {.victim = victim, .keeper = keeper};
+    r.delay_ns[i % 2] = delay;
+    return r;
+}
+
+/* The race run in a fresh process (this program re-executed): there
+ * liburcu is in use, while in a child forked from a process where glweave
+ * runs, the registry's readers take its mutex instead.  The victim's
+ * address comes first on stderr, then glweave's report. */
+static int large_double_free_race_child(const char *number)
+{
+    void *keeper = gl_malloc(MiB); /* before: not in the victim's segment */
+    void *victim = lone_large_block();
+    if (keeper == NULL || victim == NULL)
+        return 3;
+    char line[64];
+    int n = snprintf(line, sizeof line, "victim 0x%llx\n", (unsigned long long)bits(victim));
+    if (write(2, line, (size_t)n) != n)
+        return 5;
+    struct free_race r = race_number(victim, keeper, (unsigned)strtoul(number, NULL, 10));
+    race_two_frees(&r);
+    return 0;
+}
+
+static char self_path[4096];
+
+static void exec_race(void *arg)
+{
+    char number[24];
+    snprintf(number, sizeof number, "%u", *(const unsigned *)arg);
+    execl(self_path, self_path, "--large-double-free-race", number, (char *)NULL);
+    _exit(127);
+}
+
+/* Every race must end in glweave's report of the second free, then
+ * SIGABRT: never SIGSEGV (the segment unmapped under the second free),
+ * nor another report. */
+static void expect_race_report(const struct child_end *end, const char *report, uintptr_t victim,
+                               const char *what, unsigned i)
+{
+    char how[96], expected[128];
+    snprintf(expected, sizeof expected, "glweave: free(): invalid pointer 0x%llx (double free)\n",
+             (unsigned long long)victim);
+    ck_assert_msg(WIFSIGNALED(end->status) && WTERMSIG(end->status) == SIGABRT
+                      && strncmp(report, expected, strlen(expected)) == 0,
+                  "%s, race %u: the child %s, stderr \"%s\"; expected SIGABRT after \"%s\"", what, i,
+                  misuse_describe(end->status, how, sizeof how), end->err, expected);
+}
+
+START_TEST(double_free_large_racing_release)
+{
+    warm_up();
+    /* Each race frees the last block of a segment twice at once, in an
+     * arena that keeps another free segment: the first free to get the
+     * arena's lock releases the segment and unmaps it, and the second
+     * must still be reported, whenever it comes.  About 1.5 s each way;
+     * at least 20 races each way however slow the build. */
+    const long budget_ns = 1500000000L;
+    void *keeper = gl_malloc(MiB); /* before: not in the victim's segment */
+    void *victim = lone_large_block();
+    ck_assert_ptr_nonnull(keeper);
+    ck_assert_ptr_nonnull(victim);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned forked = 0;
+    while (forked < 20 || (forked < 2000 && elapsed_ns(&start) < budget_ns)) {
+        struct free_race r = race_number(victim, keeper, forked);
+        struct child_end end;
+        misuse_run_child(race_two_frees, &r, &end);
+        expect_race_report(&end, end.err, bits(victim), "forked child", forked);
+        forked++;
+    }
+    gl_free(victim);
+    gl_free(keeper);
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned fresh = 0;
+    while (fresh < 20 || (fresh < 1000 && elapsed_ns(&start) < budget_ns)) {
+        struct child_end end;
+        misuse_run_child(exec_race, &fresh, &end);
+        ck_assert_msg(strncmp(end.err, "victim 0x", 9) == 0 && strchr(end.err, '\n') != NULL,
+                      "re-executed child, race %u: no victim line; stderr \"%s\"", fresh, end.err);
+        uintptr_t fresh_victim = (uintptr_t)strtoull(end.err + 9, NULL, 16);
+        expect_race_report(&end, strchr(end.err, '\n') + 1, fresh_victim, "re-executed child", fresh);
+        fresh++;
+    }
+}
+END_TEST
+
 static void free_then_realloc(void *p)
 {
     gl_free(p);
@@ -880,8 +1045,6 @@ static int report_and_leak_child(void)
     return 0;
 }
 
-static char self_path[4096];
-
 static void exec_report_and_leak(void *unused)
 {
     (void)unused;
@@ -979,6 +1142,12 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, use_after_free_small_first_in_cache);
     suite_add_tcase(s, tc);
 
+    /* about 3 s: races in forked and in re-executed children */
+    tc = tcase_create("double_free_race");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, double_free_large_racing_release);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("overflow");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, overflow_into_neighbour);
@@ -1002,6 +1171,8 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--report-and-leak") == 0)
         return report_and_leak_child();
+    if (argc == 3 && strcmp(argv[1], "--large-double-free-race") == 0)
+        return large_double_free_race_child(argv[2]);
     ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
     if (len <= 0)
         return EXIT_FAILURE;
