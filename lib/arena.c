@@ -437,16 +437,18 @@ void arena_return_small(void **blocks, unsigned count, const char *call)
 /* --- large blocks ------------------------------------------------------ */
 
 /* --enable-debug walks the whole heap around every operation: slow, but it
- * names the operation that broke it. */
-static void debug_check_heap(struct arena *arena, const char *when)
+ * names the operation that broke it.  What it finds is reported like any
+ * other corruption: the call, the pointer it was given, and (in what, which
+ * ends in "at") the block where the walk found the heap broken. */
+static void debug_check_heap(struct arena *arena, const char *call, const void *ptr, const char *what)
 {
 #ifdef GLWEAVE_DEBUG
-    if (large_heap_check(&arena->large) < 0) {
-        error_fatal(when);
-    }
+    large_heap_verify(&arena->large, call, ptr, what);
 #else
     (void)arena;
-    (void)when;
+    (void)call;
+    (void)ptr;
+    (void)what;
 #endif
 }
 
@@ -454,7 +456,7 @@ void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
 {
     arena_lock(arena);
     void *p = large_alloc(&arena->large, arena, size, alignment);
-    debug_check_heap(arena, "after allocating");
+    debug_check_heap(arena, "malloc", p, "the heap walk after allocating found a bad block at");
     maybe_purge(arena);
     arena_unlock_and_unmap(arena);
     return p;
@@ -475,9 +477,9 @@ bool arena_free_large(struct arena *arena, struct segment_header *header, void *
     registry_read_begin(use_rcu);
     bool ours = registry_lookup(ptr) == header && header->kind == SEGMENT_LARGE && header->arena == arena;
     if (ours) {
-        debug_check_heap(arena, "before freeing");
+        debug_check_heap(arena, call, ptr, "the heap walk before freeing found a bad block at");
         fault = large_free(&arena->large, ptr, call, &release);
-        debug_check_heap(arena, "after freeing");
+        debug_check_heap(arena, call, ptr, "the heap walk after freeing found a bad block at");
     }
     registry_read_end(use_rcu);
     if (ours)
@@ -497,9 +499,9 @@ bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)
 {
     struct arena *arena = header->arena;
     arena_lock(arena);
-    debug_check_heap(arena, "before resizing");
+    debug_check_heap(arena, "realloc", ptr, "the heap walk before resizing found a bad block at");
     bool ok = large_resize_in_place(&arena->large, ptr, size);
-    debug_check_heap(arena, "after resizing");
+    debug_check_heap(arena, "realloc", ptr, "the heap walk after resizing found a bad block at");
     arena_unlock(arena);
     return ok;
 }

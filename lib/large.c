@@ -556,15 +556,26 @@ static struct segment_header *take_empty_segment(struct large_heap *heap)
     return NULL;
 }
 
-static long check_heap(const struct large_heap *heap)
+/* The walk behind large_heap_check; on failure *bad is the block whose
+ * tags are wrong (the one whose size leads past the sentinel, the
+ * sentinel, or the block holding the index's root when the index and the
+ * blocks disagree). */
+static long check_heap(const struct large_heap *heap, const void **bad)
 {
     long free_blocks = 0;
     for (struct segment_header *segment = heap->segments; segment; segment = segment->next) {
         struct block_header *block = (struct block_header *)segment_data_start(segment);
         struct block_header *end = (struct block_header *)segment_data_end(segment);
+        struct block_header *previous = block;
         bool previous_free = false;
+        *bad = block;
         while (block != end) {
-            if (block > end || !header_intact(block) || block_size(block) < MIN_BLOCK)
+            if (block > end) {
+                *bad = previous;
+                return -1;
+            }
+            *bad = block;
+            if (!header_intact(block) || block_size(block) < MIN_BLOCK)
                 return -1;
             bool is_free = !(block->size_flags & FLAG_IN_USE);
             if (previous_free != !!(block->size_flags & FLAG_PREV_FREE))
@@ -580,11 +591,14 @@ static long check_heap(const struct large_heap *heap)
                 free_blocks++;
             }
             previous_free = is_free;
+            previous = block;
             block = next_block(block);
         }
+        *bad = end;
         if (!header_intact(end) || previous_free != !!(end->size_flags & FLAG_PREV_FREE))
             return -1;
     }
+    *bad = heap->free_index ? block_of_node(heap->free_index) : NULL;
     long indexed = large_index_check(heap->free_index);
     return indexed == free_blocks ? free_blocks : -1;
 }
@@ -650,8 +664,19 @@ struct segment_header *large_take_empty_segment(struct large_heap *heap)
 
 long large_heap_check(const struct large_heap *heap)
 {
+    const void *bad;
     vg_metadata_begin();
-    long free_blocks = check_heap(heap);
+    long free_blocks = check_heap(heap, &bad);
     vg_metadata_end();
     return free_blocks;
+}
+
+void large_heap_verify(const struct large_heap *heap, const char *call, const void *ptr, const char *what)
+{
+    const void *bad;
+    vg_metadata_begin();
+    long free_blocks = check_heap(heap, &bad);
+    vg_metadata_end();
+    if (free_blocks < 0)
+        error_report_corruption(call, ptr, what, bad);
 }

@@ -48,6 +48,12 @@ GL_HIDDEN bool large_resize_in_place(struct large_heap *heap, void *ptr, size_t 
 /* Verifies every block of every segment of the heap and the index against
  * them.  Returns the number of free blocks, or -1 on any inconsistency. */
 GL_HIDDEN long large_heap_check(const struct large_heap *heap);
+/* The same walk, for --enable-debug's checks around each operation: on any
+ * inconsistency it reports "glweave: CALL(): heap corruption near 0xPTR
+ * (WHAT 0xBLOCK)", BLOCK being where the walk found it, and aborts
+ * (error_report_corruption).  ptr is the pointer call was given. */
+GL_HIDDEN void large_heap_verify(const struct large_heap *heap, const char *call, const void *ptr,
+                                 const char *what);
 
 GL_HIDDEN void large_set_secret(uint64_t secret);
 /* Was ptr one of the last blocks whose free released (unmapped) their

@@ -1,6 +1,7 @@
 /* test_large.c -- the large-block heap: first fit by address, coalescing
  * with both neighbours, in-place resizing, and the heap walk that checks
- * boundary tags against the index after random operation sequences.
+ * boundary tags against the index after random operation sequences, and
+ * how that walk reports a broken heap in --enable-debug builds.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -10,6 +11,8 @@
 #include "internal.h"
 #include "large.h"
 #include "tcache.h"
+
+#include "misuse_child.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -138,6 +141,50 @@ START_TEST(random_operations_keep_the_heap_consistent)
 }
 END_TEST
 
+/* --enable-debug walks the heap before and after every large operation
+ * with large_heap_verify.  Called directly here, so that every build tests
+ * its report: one line naming the call, the pointer it was given and the
+ * block where the walk found the heap broken, then abort. */
+struct walk_case {
+    char *a, *b;
+    size_t past_end; /* bytes a's overflow writes beyond its usable size */
+};
+
+static void overflow_then_walk(void *arg)
+{
+    struct walk_case *w = arg;
+    memset(w->a, 'x', gl_usable_size(w->a) + w->past_end);
+    large_heap_verify(my_heap(), "free", w->b, "the heap walk before freeing found a bad block at");
+    _exit(0);
+}
+
+START_TEST(heap_walk_reports_call_pointer_and_block)
+{
+    struct large_heap *heap = my_heap();
+    char *a = gl_malloc(40000), *b = gl_malloc(40000), *fence = gl_malloc(40000);
+    ck_assert_ptr_eq(b, a + footprint(a));
+    large_heap_verify(heap, "free", b, "must not be reported"); /* sound: returns */
+    static const size_t past_ends[] = {8, 16};  /* b's guard, b's whole header */
+    for (size_t i = 0; i < 2; i++) {
+        struct walk_case w = {a, b, past_ends[i]};
+        struct child_end end;
+        char how[96], expected[160];
+        misuse_run_child(overflow_then_walk, &w, &end);
+        snprintf(expected, sizeof expected,
+                 "glweave: free(): heap corruption near 0x%llx (the heap walk before freeing found a bad block at "
+                 "0x%llx)\n",
+                 (unsigned long long)misuse_bits(b), (unsigned long long)(misuse_bits(b) - LARGE_HEADER_SIZE));
+        ck_assert_msg(WIFSIGNALED(end.status) && WTERMSIG(end.status) == SIGABRT && strcmp(end.err, expected) == 0,
+                      "%zu bytes past a: the child %s, stderr \"%s\"; expected SIGABRT after \"%s\"",
+                      past_ends[i], misuse_describe(end.status, how, sizeof how), end.err, expected);
+    }
+    large_heap_verify(heap, "free", b, "must not be reported"); /* the overflows were the children's */
+    gl_free(a);
+    gl_free(b);
+    gl_free(fence);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("large");
@@ -147,6 +194,7 @@ int main(void)
     tcase_add_test(tc, first_fit_takes_the_lowest_fitting_block);
     tcase_add_test(tc, resize_in_place_grows_into_a_free_neighbour);
     tcase_add_test(tc, random_operations_keep_the_heap_consistent);
+    tcase_add_test(tc, heap_walk_reports_call_pointer_and_block);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
