@@ -170,20 +170,29 @@ static size_t usable_size_checked(const void *ptr, const char *call)
         return size_class_block_size[bin];
     }
     bool use_rcu = tcache_thread_uses_rcu();
-    registry_read_begin(use_rcu);
-    struct segment_header *header = registry_lookup(ptr);
-    enum pointer_kind kind = classify_big(header, ptr, call);
-    /* read while the mapping is sure to be there */
-    size_t huge_usable = kind == POINTER_HUGE ? huge_usable_size(header) : 0;
-    registry_read_end(use_rcu);
-    switch (kind) {
-    case POINTER_LARGE:
-        return arena_usable_large(header, ptr, call); /* reports a refusal */
-    case POINTER_HUGE:
-        return huge_usable;
-    default:
-        error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
-        return 0;
+    for (;;) {
+        registry_read_begin(use_rcu);
+        struct segment_header *header = registry_lookup(ptr);
+        enum pointer_kind kind = classify_big(header, ptr, call);
+        /* read while the mapping is sure to be there */
+        struct arena *arena = kind == POINTER_LARGE ? header->arena : NULL;
+        size_t huge_usable = kind == POINTER_HUGE ? huge_usable_size(header) : 0;
+        registry_read_end(use_rcu);
+        switch (kind) {
+        case POINTER_LARGE: {
+            /* As in free_big: false when a racing free released the
+             * segment before the arena's lock was taken. */
+            size_t usable;
+            if (arena_usable_large(arena, header, ptr, call, use_rcu, &usable))
+                return usable; /* 0: refused, and reported */
+            continue;
+        }
+        case POINTER_HUGE:
+            return huge_usable;
+        default:
+            error_report_pointer(call, big_fault_reason(kind, ptr, call), ptr);
+            return 0;
+        }
     }
 }
 

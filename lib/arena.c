@@ -462,31 +462,38 @@ void *arena_alloc_large(struct arena *arena, size_t size, size_t alignment)
     return p;
 }
 
+/* Takes arena's lock, then enters a registry read section and checks that
+ * the registry still names header as a large segment of arena.  Between
+ * the caller's lookup and this lock, another thread's free of the
+ * segment's last block (a double free racing the caller) may have released
+ * the segment, withdrawn it from the registry and unmapped it.  On true the
+ * caller works on the segment and then leaves the read section: it cannot
+ * be unmapped before.  A segment released but not yet withdrawn is still
+ * sound (large_free leaves it one free block).  On false nothing is held. */
+static bool lock_large_segment(struct arena *arena, struct segment_header *header, const void *ptr,
+                               bool use_rcu)
+{
+    arena_lock(arena);
+    registry_read_begin(use_rcu);
+    if (registry_lookup(ptr) == header && header->kind == SEGMENT_LARGE && header->arena == arena)
+        return true;
+    registry_read_end(use_rcu);
+    arena_unlock(arena);
+    return false;
+}
+
 bool arena_free_large(struct arena *arena, struct segment_header *header, void *ptr, const char *call,
                       bool use_rcu)
 {
     struct segment_header *release = NULL;
-    enum large_fault fault = LARGE_OK;
-    arena_lock(arena);
-    /* Between the caller's lookup and this lock, another thread's free of
-     * the segment's last block (a double free racing this one) may have
-     * released the segment, withdrawn it from the registry and unmapped it.
-     * Look again, and stay in the read section until large_free is done:
-     * the segment cannot be unmapped before.  A segment released but not
-     * yet withdrawn is still sound (large_free leaves it one free block). */
-    registry_read_begin(use_rcu);
-    bool ours = registry_lookup(ptr) == header && header->kind == SEGMENT_LARGE && header->arena == arena;
-    if (ours) {
-        debug_check_heap(arena, call, ptr, "the heap walk before freeing found a bad block at");
-        fault = large_free(&arena->large, ptr, call, &release);
-        debug_check_heap(arena, call, ptr, "the heap walk after freeing found a bad block at");
-    }
-    registry_read_end(use_rcu);
-    if (ours)
-        maybe_purge(arena);
-    arena_unlock_and_unmap(arena);
-    if (!ours)
+    if (!lock_large_segment(arena, header, ptr, use_rcu))
         return false;
+    debug_check_heap(arena, call, ptr, "the heap walk before freeing found a bad block at");
+    enum large_fault fault = large_free(&arena->large, ptr, call, &release);
+    debug_check_heap(arena, call, ptr, "the heap walk after freeing found a bad block at");
+    registry_read_end(use_rcu);
+    maybe_purge(arena);
+    arena_unlock_and_unmap(arena);
     if (fault != LARGE_OK)
         error_report_pointer(call, arena_large_fault_reason(fault, call), ptr);
     /* unmapping waits for registry readers: after the read section */
@@ -506,18 +513,20 @@ bool arena_resize_large(struct segment_header *header, void *ptr, size_t size)
     return ok;
 }
 
-size_t arena_usable_large(struct segment_header *header, const void *ptr, const char *call)
+bool arena_usable_large(struct arena *arena, struct segment_header *header, const void *ptr, const char *call,
+                        bool use_rcu, size_t *usable)
 {
     /* Under the lock: a neighbour's free or allocation rewrites this
      * block's header (its "previous is free" flag). */
-    struct arena *arena = header->arena;
     enum large_fault fault;
-    arena_lock(arena);
-    size_t usable = large_usable_size(ptr, call, &fault);
+    if (!lock_large_segment(arena, header, ptr, use_rcu))
+        return false;
+    *usable = large_usable_size(ptr, call, &fault);
+    registry_read_end(use_rcu);
     arena_unlock(arena);
     if (fault != LARGE_OK)
         error_report_pointer(call, arena_large_fault_reason(fault, call), ptr);
-    return usable;
+    return true;
 }
 
 const char *arena_large_fault_reason(enum large_fault fault, const char *call)

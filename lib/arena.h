@@ -55,15 +55,16 @@ GL_HIDDEN void *arena_alloc_large(struct arena *arena, size_t size, size_t align
 /* header is the registry entry of ptr's segment (kind SEGMENT_LARGE).
  * Both report a pointer that is not an in-use block (after unlocking):
  * call names the API function in the report.
- * arena_free_large takes arena (header->arena, read by the caller in its
- * registry read section, now ended) and checks under its lock, in a read
- * section of its own (use_rcu as for registry_read_begin), that the
- * registry still names header as a large segment of arena.  Returns false,
- * having done nothing, if it does not: the segment was released meanwhile. */
+ * Both take arena (header->arena, read by the caller in its registry read
+ * section, now ended) and check under its lock, in a read section of their
+ * own (use_rcu as for registry_read_begin), that the registry still names
+ * header as a large segment of arena.  They return false, having done
+ * nothing, if it does not: the segment was released meanwhile. */
 GL_HIDDEN bool arena_free_large(struct arena *arena, struct segment_header *header, void *ptr, const char *call,
                                 bool use_rcu);
-/* 0 when ptr was refused (and reported). */
-GL_HIDDEN size_t arena_usable_large(struct segment_header *header, const void *ptr, const char *call);
+/* *usable is 0 when ptr was refused (and reported). */
+GL_HIDDEN bool arena_usable_large(struct arena *arena, struct segment_header *header, const void *ptr,
+                                  const char *call, bool use_rcu, size_t *usable);
 GL_HIDDEN const char *arena_large_fault_reason(enum large_fault fault, const char *call);
 GL_HIDDEN bool arena_resize_large(struct segment_header *header, void *ptr, size_t size);
 
