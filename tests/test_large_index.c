@@ -34,6 +34,27 @@ static struct large_node *brute_first_fit(size_t size)
     return NULL;
 }
 
+/* The tree's invariants now and then (every step near the end), and a
+ * first-fit search against brute force at every step. */
+static void check_step(struct large_node *root, long count, int step)
+{
+    if (step % 997 == 0 || step > 59900)
+        ck_assert_int_eq(large_index_check(root), count);
+    size_t want = 64 + 16 * (next_random() % 6000);
+    ck_assert_ptr_eq(large_index_first_fit(root, want), brute_first_fit(want));
+}
+
+/* Empties the tree completely. */
+static void remove_all(struct large_node **root)
+{
+    for (int i = 0; i < NODES; i++)
+        if (present[i]) {
+            large_index_remove(root, &nodes[i]);
+            present[i] = false;
+        }
+    ck_assert_ptr_null(*root);
+}
+
 START_TEST(random_insert_remove_keeps_invariants)
 {
     struct large_node *root = NULL;
@@ -50,18 +71,9 @@ START_TEST(random_insert_remove_keeps_invariants)
             present[i] = true;
             count++;
         }
-        if (step % 997 == 0 || step > 59900)
-            ck_assert_int_eq(large_index_check(root), count);
-        size_t want = 64 + 16 * (next_random() % 6000);
-        ck_assert_ptr_eq(large_index_first_fit(root, want), brute_first_fit(want));
+        check_step(root, count, step);
     }
-    /* empty it completely */
-    for (int i = 0; i < NODES; i++)
-        if (present[i]) {
-            large_index_remove(&root, &nodes[i]);
-            present[i] = false;
-        }
-    ck_assert_ptr_null(root);
+    remove_all(&root);
     ck_assert_ptr_null(large_index_first_fit(root, 1));
 }
 END_TEST
@@ -101,17 +113,9 @@ START_TEST(replace_and_resize_keep_invariants)
             present[to] = true;
             sizes[to] = size;
         }
-        if (step % 997 == 0 || step > 59900)
-            ck_assert_int_eq(large_index_check(root), count);
-        size_t want = 64 + 16 * (next_random() % 6000);
-        ck_assert_ptr_eq(large_index_first_fit(root, want), brute_first_fit(want));
+        check_step(root, count, step);
     }
-    for (int i = 0; i < NODES; i++)
-        if (present[i]) {
-            large_index_remove(&root, &nodes[i]);
-            present[i] = false;
-        }
-    ck_assert_ptr_null(root);
+    remove_all(&root);
 }
 END_TEST
 
