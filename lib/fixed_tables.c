@@ -127,6 +127,13 @@ static bool map_tables(void)
 bool fixed_tables_in_place(void)
 {
     int seen = __atomic_load_n(&decision, __ATOMIC_ACQUIRE);
+    /* Should the loader call a resolver before it has relocated this
+     * library (glibc warns, but does it: a library relocated earlier that
+     * refers to gl_malloc), the TLS offset's GOT slot still reads 0: answer
+     * "not in place" (the C fast path) without deciding, so that the calls
+     * resolved later still get the assembly. */
+    if (seen == 0 && tcache_hot_tls_offset() == 0)
+        return false;
     if (seen == 0 && __atomic_compare_exchange_n(&decision, &seen, 2, false, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_ACQUIRE)) {
         seen = map_tables() ? 1 : -1;
