@@ -57,8 +57,18 @@ static void *alloc_big(size_t size, size_t alignment)
     return p ? p : out_of_memory();
 }
 
-void *api_malloc_slow(size_t size)
+uintptr_t api_loader_text_start;
+uintptr_t api_loader_text_size;
+
+void *api_malloc_slow(size_t size, const void *caller)
 {
+    if (GL_UNLIKELY(api_called_by_loader(caller))) {
+        struct tcache_suspended saved;
+        tcache_suspend(&saved);
+        void *p = api_malloc_slow(size, NULL);
+        tcache_resume(&saved);
+        return p;
+    }
     if (!init_ensure())
         return out_of_memory();
     if (size <= GL_SMALL_MAX)
@@ -134,10 +144,17 @@ static void free_big(void *ptr, const char *call)
     }
 }
 
-void api_free_slow(void *ptr)
+void api_free_slow(void *ptr, const void *caller)
 {
     if (ptr == NULL)
         return;
+    if (GL_UNLIKELY(api_called_by_loader(caller))) {
+        struct tcache_suspended saved;
+        tcache_suspend(&saved);
+        api_free_slow(ptr, NULL);
+        tcache_resume(&saved);
+        return;
+    }
     /* Before glweave validates the pointer or links the block anywhere:
      * memcheck then reports a double or invalid free itself, with the
      * stacks of the block's allocation and free, before glweave's own

@@ -15,6 +15,8 @@
  */
 #define _GNU_SOURCE
 #include "error.h"
+#include "fast_path.h"
+#include "init.h"
 #include "internal.h"
 #include "os.h"
 #include "tcache.h"
@@ -51,18 +53,22 @@ void free_aligned_sized(void *ptr, size_t alignment, size_t size);
  * are checked under the registry's mutex instead) and blocks come from and
  * go to the arenas directly.  Such calls are rare (dlopen, pthread_create, a
  * thread's first touch of a module's TLS), so the locks cost nothing that
- * matters. */
-
-/* Written once, by the constructor below, and only read afterwards.  They
- * are plain variables, not atomics, so that the test below folds into
- * "sub mem, reg; cmp mem, reg": the four guarded functions pay five
- * instructions each, a malloc+free pair ten. */
-static uintptr_t loader_text_start;
-static uintptr_t loader_text_size; /* 0 until known: no call is the loader's */
+ * matters.
+ *
+ * With the x86_64 assembly, malloc and free are one-instruction stubs
+ * (lib/x86_64/dropin_stubs.S) that jump through gl_malloc's and gl_free's
+ * GOT slots to the hit paths, leaving the caller's return address in place:
+ * a loader's call that hits the thread cache touches initial-exec TLS only
+ * and is safe, and the slow paths behind them (api.c) test the caller and
+ * serve the loader's misses without the cache.  (Not ifuncs themselves:
+ * glibc, whose own calls to malloc are relocated before this library,
+ * warns about every ifunc it meets in a library not relocated yet.)
+ * Elsewhere malloc and free are functions that test their caller here, as
+ * calloc and realloc always do. */
 
 static inline bool called_by_loader(const void *return_address)
 {
-    return (uintptr_t)return_address - loader_text_start < loader_text_size;
+    return api_called_by_loader(return_address);
 }
 
 /* __tls_get_addr is defined by the dynamic linker: the object holding it is
@@ -80,8 +86,8 @@ static int find_loader_text(struct dl_phdr_info *info, size_t size, void *unused
         if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)
             || marker - start >= segment->p_memsz)
             continue;
-        loader_text_start = start;
-        loader_text_size = (uintptr_t)segment->p_memsz;
+        api_loader_text_start = start;
+        api_loader_text_size = (uintptr_t)segment->p_memsz;
         return 1;
     }
     return 0;
@@ -104,13 +110,6 @@ __attribute__((constructor(101))) static void dropin_load(void)
         tcache_resume(&saved);                                                \
     } while (0)
 
-static GL_NOINLINE void *loader_malloc(size_t size)
-{
-    void *p;
-    WITHOUT_THREAD_CACHE(p = gl_malloc(size));
-    return p;
-}
-
 static GL_NOINLINE void *loader_calloc(size_t nmemb, size_t size)
 {
     void *p;
@@ -125,12 +124,21 @@ static GL_NOINLINE void *loader_realloc(void *ptr, size_t size)
     return p;
 }
 
+
+/* --- The family ----------------------------------------------------------- */
+
+#ifndef FAST_PATH_IFUNC
+static GL_NOINLINE void *loader_malloc(size_t size)
+{
+    void *p;
+    WITHOUT_THREAD_CACHE(p = gl_malloc(size));
+    return p;
+}
+
 static GL_NOINLINE void loader_free(void *ptr)
 {
     WITHOUT_THREAD_CACHE(gl_free(ptr));
 }
-
-/* --- The family ----------------------------------------------------------- */
 
 GL_EXPORT void *malloc(size_t size)
 {
@@ -146,6 +154,7 @@ GL_EXPORT void free(void *ptr)
     else
         gl_free(ptr);
 }
+#endif
 
 GL_EXPORT void *calloc(size_t nmemb, size_t size)
 {

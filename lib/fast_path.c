@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "glweave.h"
+#include "fast_path.h"
 #include "fixed_tables.h"
 #include "init.h"
 #include "registry.h"
@@ -21,7 +22,7 @@
  * picks the assembly when fixed_tables.c could place the tables at their
  * fixed address, and the C twin otherwise.  Callers reach either with no
  * extra instruction.  Elsewhere the C twin is gl_malloc and gl_free. */
-#if defined(GLWEAVE_ASM_X86_64) && !defined(GLWEAVE_FORCE_C_FAST_PATH)
+#ifdef FAST_PATH_IFUNC
 #define SELECT_FAST_PATH 1
 #define C_MALLOC fast_path_malloc_c
 #define C_FREE fast_path_free_c
@@ -54,7 +55,7 @@ C_VISIBILITY void *C_MALLOC(size_t size)
             return (void *)block;
         }
     }
-    return api_malloc_slow(size);
+    return api_malloc_slow(size, __builtin_return_address(0));
 }
 
 C_VISIBILITY void C_FREE(void *ptr)
@@ -70,7 +71,7 @@ C_VISIBILITY void C_FREE(void *ptr)
         __atomic_store_n(&tcache_hot.words[bin], word + (uint64_t)(int64_t)TCACHE_PUSH, __ATOMIC_RELAXED);
         return;
     }
-    api_free_slow(ptr);
+    api_free_slow(ptr, __builtin_return_address(0));
 }
 
 #ifdef SELECT_FAST_PATH

@@ -44,6 +44,7 @@ fast_path_malloc_asm:
         addq    $TCACHE_POP, %fs:(TCACHE_WORDS_OFFSET - TCACHE_HEADS_OFFSET)(%rdx)
         ret
 .Lmalloc_miss:
+        movq    (%rsp), %rsi            /* the caller, for the loader test */
         jmp     api_malloc_slow
         .cfi_endproc
         .size   fast_path_malloc_asm, .-fast_path_malloc_asm
@@ -73,6 +74,7 @@ fast_path_free_asm:
 .Lfree_miss:
         /* Give the 1 back: the hot part is the thread's own. */
         subq    $TCACHE_PUSH, %fs:TCACHE_WORDS_OFFSET(%rcx,%rdx,8)
+        movq    (%rsp), %rsi            /* the caller, for the loader test */
         jmp     api_free_slow
         .cfi_endproc
         .size   fast_path_free_asm, .-fast_path_free_asm
