@@ -2,7 +2,8 @@
  * the thread's cache, find the bin, pop or push (links encoded, see
  * freelist.h), return.  No lock, no
  * atomic read-modify-write, no call on a hit; every miss goes to the slow
- * path in api.c with the argument untouched.  The x86_64 assembly twin in
+ * path in api.c with the argument untouched (and the caller's return
+ * address).  The x86_64 assembly twin in
  * lib/x86_64/ must behave exactly like this file.
  *
  * SPDX-License-Identifier: MIT

@@ -8,7 +8,8 @@
  * resolvers in fast_path.c choose these functions only when fixed_tables.c
  * mapped the tables there.  No call, no lock, no atomic read-modify-write,
  * no division.  Every miss jumps to the C slow path with the argument
- * register untouched.  This file owns nothing but these functions; the
+ * register untouched and the caller's return address as second argument
+ * (the slow path serves the dynamic linker's calls apart).  This file owns nothing but these functions; the
  * layout it reads is fixed in internal.h.
  *
  * SPDX-License-Identifier: MIT
