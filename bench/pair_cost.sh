@@ -23,6 +23,10 @@ fi
 allocators=("glweave-asm||$build/bench/pair_gl"
             "glweave-c||$build/bench/pair_gl_c"
             "glibc||$build/bench/pair_malloc")
+# The drop-in library, preloaded like the peers (bench/pair_malloc calls malloc).
+if [[ -f $build/lib/.libs/libglweave-malloc.so ]]; then
+  allocators+=("glweave-preload|$build/lib/.libs/libglweave-malloc.so|$build/bench/pair_malloc")
+fi
 for peer in "jemalloc|libjemalloc.so.2" "tcmalloc|libtcmalloc_minimal.so.4" "mimalloc|libmimalloc.so.2"; do
   name=${peer%%|*} lib=${peer#*|}
   if [[ -f $libdir/$lib ]]; then
