@@ -50,6 +50,20 @@ static int decision;
 /* %fs-relative offset of the thread's struct tcache_hot, once in place. */
 static intptr_t hot_offset;
 
+/* Points the slot of every request size at its bin's head, bin_of_size
+ * being size_class_bin_of_size, or at bin 0's head when it is NULL.  Each
+ * store is a whole aligned int32: a gl_malloc racing with it reads the old
+ * slot (bin 0: a miss) or the new one. */
+static void point_slots(const uint8_t *bin_of_size)
+{
+    int32_t *slots = (int32_t *)(uintptr_t)GL_FIXED_SLOT_TABLE;
+    for (size_t size = 0; size <= GL_SMALL_MAX; size++) {
+        intptr_t bin = bin_of_size ? bin_of_size[size] : 0;
+        __atomic_store_n(&slots[size], (int32_t)(hot_offset + TCACHE_HEADS_OFFSET + 8 * bin),
+                         __ATOMIC_RELAXED);
+    }
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 static long raw_syscall6(long number, long a, long b, long c, long d, long e, long f)
 {
@@ -106,9 +120,7 @@ static bool map_tables(void)
     long got = raw_syscall6(SYS_mmap, want, (long)TABLES_SIZE, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
     if (got == want) {
-        int32_t *slots = (int32_t *)(uintptr_t)GL_FIXED_SLOT_TABLE;
-        for (size_t size = 0; size <= GL_SMALL_MAX; size++)
-            slots[size] = (int32_t)(hot_offset + TCACHE_HEADS_OFFSET);
+        point_slots(NULL);
         reserve_tail();
         return true;
     }
@@ -150,13 +162,6 @@ bool fixed_tables_in_place(void)
 
 void fixed_tables_fill_slots(const uint8_t *bin_of_size)
 {
-    if (!fixed_tables_in_place())
-        return;
-    int32_t *slots = (int32_t *)(uintptr_t)GL_FIXED_SLOT_TABLE;
-    /* Each store is a whole aligned int32: a racing gl_malloc reads the
-     * old slot (bin 0: a miss) or the new one. */
-    for (size_t size = 0; size <= GL_SMALL_MAX; size++)
-        __atomic_store_n(&slots[size],
-                         (int32_t)(hot_offset + TCACHE_HEADS_OFFSET + 8 * (intptr_t)bin_of_size[size]),
-                         __ATOMIC_RELAXED);
+    if (fixed_tables_in_place())
+        point_slots(bin_of_size);
 }
