@@ -63,10 +63,8 @@ uintptr_t api_loader_text_size;
 void *api_malloc_slow(size_t size, const void *caller)
 {
     if (GL_UNLIKELY(api_called_by_loader(caller))) {
-        struct tcache_suspended saved;
-        tcache_suspend(&saved);
-        void *p = api_malloc_slow(size, NULL);
-        tcache_resume(&saved);
+        void *p;
+        TCACHE_WITHOUT_CACHE(p = api_malloc_slow(size, NULL));
         return p;
     }
     if (!init_ensure())
@@ -149,10 +147,7 @@ void api_free_slow(void *ptr, const void *caller)
     if (ptr == NULL)
         return;
     if (GL_UNLIKELY(api_called_by_loader(caller))) {
-        struct tcache_suspended saved;
-        tcache_suspend(&saved);
-        api_free_slow(ptr, NULL);
-        tcache_resume(&saved);
+        TCACHE_WITHOUT_CACHE(api_free_slow(ptr, NULL));
         return;
     }
     /* Before glweave validates the pointer or links the block anywhere:

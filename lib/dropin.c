@@ -66,11 +66,6 @@ void free_aligned_sized(void *ptr, size_t alignment, size_t size);
  * Elsewhere malloc and free are functions that test their caller here, as
  * calloc and realloc always do. */
 
-static inline bool called_by_loader(const void *return_address)
-{
-    return api_called_by_loader(return_address);
-}
-
 /* __tls_get_addr is defined by the dynamic linker: the object holding it is
  * ld.so, wherever it was loaded and however the program was started. */
 extern void *__tls_get_addr(void *);
@@ -100,30 +95,22 @@ __attribute__((constructor(101))) static void dropin_load(void)
     dl_iterate_phdr(find_loader_text, NULL);
 }
 
-/* The loader's calls, without the thread cache (which may be a real cache,
- * or none: a thread not yet set up, or exiting). */
-#define WITHOUT_THREAD_CACHE(statement)                                       \
-    do {                                                                      \
-        struct tcache_suspended saved;                                        \
-        tcache_suspend(&saved);                                               \
-        statement;                                                            \
-        tcache_resume(&saved);                                                \
-    } while (0)
+/* The loader's calls run without the thread cache (which may be a real
+ * cache, or none: a thread not yet set up, or exiting). */
 
 static GL_NOINLINE void *loader_calloc(size_t nmemb, size_t size)
 {
     void *p;
-    WITHOUT_THREAD_CACHE(p = gl_calloc(nmemb, size));
+    TCACHE_WITHOUT_CACHE(p = gl_calloc(nmemb, size));
     return p;
 }
 
 static GL_NOINLINE void *loader_realloc(void *ptr, size_t size)
 {
     void *p;
-    WITHOUT_THREAD_CACHE(p = gl_realloc(ptr, size));
+    TCACHE_WITHOUT_CACHE(p = gl_realloc(ptr, size));
     return p;
 }
-
 
 /* --- The family ----------------------------------------------------------- */
 
@@ -131,25 +118,25 @@ static GL_NOINLINE void *loader_realloc(void *ptr, size_t size)
 static GL_NOINLINE void *loader_malloc(size_t size)
 {
     void *p;
-    WITHOUT_THREAD_CACHE(p = gl_malloc(size));
+    TCACHE_WITHOUT_CACHE(p = gl_malloc(size));
     return p;
 }
 
 static GL_NOINLINE void loader_free(void *ptr)
 {
-    WITHOUT_THREAD_CACHE(gl_free(ptr));
+    TCACHE_WITHOUT_CACHE(gl_free(ptr));
 }
 
 GL_EXPORT void *malloc(size_t size)
 {
-    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+    if (GL_UNLIKELY(api_called_by_loader(__builtin_return_address(0))))
         return loader_malloc(size);
     return gl_malloc(size);
 }
 
 GL_EXPORT void free(void *ptr)
 {
-    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+    if (GL_UNLIKELY(api_called_by_loader(__builtin_return_address(0))))
         loader_free(ptr);
     else
         gl_free(ptr);
@@ -158,14 +145,14 @@ GL_EXPORT void free(void *ptr)
 
 GL_EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+    if (GL_UNLIKELY(api_called_by_loader(__builtin_return_address(0))))
         return loader_calloc(nmemb, size);
     return gl_calloc(nmemb, size);
 }
 
 GL_EXPORT void *realloc(void *ptr, size_t size)
 {
-    if (GL_UNLIKELY(called_by_loader(__builtin_return_address(0))))
+    if (GL_UNLIKELY(api_called_by_loader(__builtin_return_address(0))))
         return loader_realloc(ptr, size);
     return gl_realloc(ptr, size);
 }

@@ -97,6 +97,16 @@ struct tcache_suspended {
 GL_HIDDEN void tcache_suspend(struct tcache_suspended *saved);
 GL_HIDDEN void tcache_resume(const struct tcache_suspended *saved);
 
+/* Runs statement with the calling thread's cache suspended (the dynamic
+ * linker's calls: see api_called_by_loader in init.h). */
+#define TCACHE_WITHOUT_CACHE(statement)                                       \
+    do {                                                                      \
+        struct tcache_suspended saved_cache_;                                 \
+        tcache_suspend(&saved_cache_);                                        \
+        statement;                                                            \
+        tcache_resume(&saved_cache_);                                         \
+    } while (0)
+
 /* The %fs-relative offset of tcache_hot as the loader set it, read without
  * touching TLS (x86_64; 0 elsewhere or while the loader has not filled it
  * in yet).  Used by fixed_tables.c, from ifunc resolvers. */
